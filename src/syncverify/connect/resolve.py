@@ -1,0 +1,227 @@
+"""Resolve a catalog node to a connection: an SQLAlchemy engine or Kafka client settings.
+
+Order of precedence, first match wins:
+
+1. an Airflow connection whose conn id is the node id with dots as underscores
+   (``gx.query_db`` -> ``gx_query_db``), when running inside Airflow or when
+   ``AIRFLOW_CONN_GX_QUERY_DB`` is set;
+2. the environment variable ``SYNCVERIFY_CONN_GX_QUERY_DB`` (an SQLAlchemy URL, or for a Kafka
+   node ``kafka://host:port[,host:port]``);
+3. the node's entry in a connection profile, ``connections/<profile>.yaml`` (``embedded`` by
+   default, or ``$SYNCVERIFY_PROFILE``, or any YAML path), with ``${VAR}`` and ``${VAR:-default}``
+   interpolated from the environment.
+
+Every engine is made by :func:`syncverify.connect.engine.make_engine`: read-only sessions, a
+statement timeout, and a pool capped at the node's ``max_concurrency``. No message ever carries a
+password.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import yaml
+
+from syncverify.errors import ConnectionConfigError
+from syncverify.masking import mask_text, mask_url
+
+PROFILE_DIR = Path("connections")
+DEFAULT_PROFILE = "embedded"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_AIRFLOW_SCHEMES = {"mysql": "mysql+pymysql", "postgres": "postgresql+psycopg2",
+                    "postgresql": "postgresql+psycopg2", "sqlite": "sqlite", "oracle": "oracle+oracledb"}
+
+
+@dataclass(frozen=True)
+class NodeConnection:
+    """Where a node lives. ``url`` for databases (and Kafka topics stored as tables);
+    ``bootstrap`` + ``kafka_config`` for a Kafka cluster."""
+
+    node_id: str
+    source: str                           # "airflow", "env" or the profile path
+    url: str | None = field(default=None, repr=False)
+    storage: str = "database"             # "database", "tables" (Kafka as message tables) or "kafka"
+    bootstrap: str | None = None
+    kafka_config: dict[str, str] = field(default_factory=dict, repr=False)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"NodeConnection({self.node_id!r}, {self.describe()!r}, storage={self.storage!r}, from {self.source!r})"
+
+    @property
+    def is_kafka_broker(self) -> bool:
+        return self.storage == "kafka"
+
+    def describe(self) -> str:
+        """A printable description with every secret masked."""
+        if self.url:
+            return mask_url(self.url)
+        return f"kafka://{self.bootstrap}"
+
+
+def interpolate(text: str, *, where: str) -> str:
+    def repl(m: re.Match[str]) -> str:
+        value = os.environ.get(m.group(1))
+        if value is None:
+            if m.group(2) is None:
+                raise ConnectionConfigError(f"{where}: environment variable {m.group(1)} is not set")
+            return m.group(2)
+        return value
+    return _VAR.sub(repl, text)
+
+
+def _conn_id(node_id: str) -> str:
+    return node_id.replace(".", "_")
+
+
+def _profile_path(profile: str | os.PathLike[str] | None) -> Path:
+    name = str(profile or os.environ.get("SYNCVERIFY_PROFILE") or DEFAULT_PROFILE)
+    path = Path(name)
+    if path.suffix in {".yaml", ".yml"}:
+        return path
+    return PROFILE_DIR / f"{name}.yaml"
+
+
+_profiles: dict[Path, dict[str, Any]] = {}
+_lock = threading.Lock()
+
+
+def load_profile(profile: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    path = _profile_path(profile).resolve()
+    with _lock:
+        if path in _profiles:
+            return _profiles[path]
+    if not path.is_file():
+        raise ConnectionConfigError(f"connection profile {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConnectionConfigError(f"connection profile {str(path)!r} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("nodes", {}), dict):
+        raise ConnectionConfigError(f"connection profile {str(path)!r}: expected a mapping with 'nodes'")
+    data["_path"] = str(path)
+    with _lock:
+        _profiles[path] = data
+    return data
+
+
+def _from_airflow(node_id: str) -> NodeConnection | None:
+    conn_id = _conn_id(node_id)
+    in_task = bool(os.environ.get("AIRFLOW_CTX_DAG_ID")) or f"AIRFLOW_CONN_{conn_id.upper()}" in os.environ
+    if not in_task:
+        return None
+    try:
+        from airflow.sdk import Connection
+        conn = Connection.get(conn_id)
+    except Exception:  # noqa: BLE001 - no such connection (or not in Airflow): fall through
+        return None
+    if conn.conn_type == "kafka":
+        extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else json.loads(conn.extra or "{}")
+        bootstrap = extra.pop("bootstrap.servers", None) or f"{conn.host}:{conn.port or 9092}"
+        return NodeConnection(node_id, "airflow", storage="kafka", bootstrap=bootstrap,
+                              kafka_config={k: str(v) for k, v in extra.items()})
+    scheme = _AIRFLOW_SCHEMES.get(conn.conn_type or "")
+    if scheme is None:
+        raise ConnectionConfigError(f"Airflow connection {conn_id!r} has unsupported type {conn.conn_type!r}")
+    if scheme == "sqlite":
+        return NodeConnection(node_id, "airflow", url=f"sqlite:///{conn.host}")
+    url = sa.engine.URL.create(scheme, username=conn.login, password=conn.password, host=conn.host,
+                               port=conn.port, database=conn.schema)
+    return NodeConnection(node_id, "airflow", url=url.render_as_string(hide_password=False))
+
+
+def _from_env(node_id: str) -> NodeConnection | None:
+    value = os.environ.get(f"SYNCVERIFY_CONN_{_conn_id(node_id).upper()}")
+    if not value:
+        return None
+    if value.startswith("kafka://"):
+        return NodeConnection(node_id, "env", storage="kafka", bootstrap=value.removeprefix("kafka://"))
+    return NodeConnection(node_id, "env", url=value)
+
+
+def _from_profile(node_id: str, profile: str | os.PathLike[str] | None) -> NodeConnection | None:
+    data = load_profile(profile)
+    entry = data.get("nodes", {}).get(node_id)
+    if entry is None:
+        return None
+    where = f"connection profile {data['_path']}, node {node_id}"
+    if not isinstance(entry, dict):
+        raise ConnectionConfigError(f"{where}: expected a mapping with 'url' or 'bootstrap'")
+    options = {k: v for k, v in entry.items() if k not in {"url", "bootstrap", "config", "storage"}}
+    if "bootstrap" in entry:
+        config = {str(k): interpolate(str(v), where=where) for k, v in (entry.get("config") or {}).items()}
+        return NodeConnection(node_id, data["_path"], storage="kafka",
+                              bootstrap=interpolate(str(entry["bootstrap"]), where=where),
+                              kafka_config=config, options=options)
+    if "url" not in entry:
+        raise ConnectionConfigError(f"{where}: needs 'url' (database) or 'bootstrap' (Kafka)")
+    url = interpolate(str(entry["url"]), where=where)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        # Relative SQLite paths are relative to the working directory, made absolute once here.
+        url = "sqlite:///" + str(Path(url.removeprefix("sqlite:///")).resolve())
+    storage = str(entry.get("storage", "database"))
+    if storage not in {"database", "tables"}:
+        raise ConnectionConfigError(f"{where}: storage must be 'database' or 'tables', not {storage!r}")
+    return NodeConnection(node_id, data["_path"], url=url, storage=storage, options=options)
+
+
+def resolve_node(node_id: str, *, profile: str | os.PathLike[str] | None = None) -> NodeConnection:
+    """Where ``node_id`` lives, by the precedence in the module docstring."""
+    for finder in (_from_airflow, _from_env):
+        found = finder(node_id)
+        if found is not None:
+            return found
+    found = _from_profile(node_id, profile)
+    if found is None:
+        raise ConnectionConfigError(
+            f"no connection for node {node_id!r}: set Airflow connection {_conn_id(node_id)!r}, "
+            f"SYNCVERIFY_CONN_{_conn_id(node_id).upper()}, or add it to {_profile_path(profile)}")
+    return found
+
+
+_engines: dict[tuple[str, str, bool], sa.Engine] = {}
+
+
+def engine_for_node(node_id: str, *, profile: str | os.PathLike[str] | None = None, read_only: bool = True,
+                    max_concurrency: int | None = None, statement_timeout_s: float | None = None) -> sa.Engine:
+    """A shared, capped, read-only engine for a node (one per node and profile per process)."""
+    from syncverify.connect.engine import make_engine
+
+    conn = resolve_node(node_id, profile=profile)
+    if conn.url is None:
+        raise ConnectionConfigError(f"node {node_id!r} is a Kafka cluster ({conn.describe()}), not a database")
+    key = (node_id, str(_profile_path(profile)), read_only)
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = make_engine(
+                conn.url, read_only=read_only, name=node_id,
+                max_concurrency=max_concurrency or int(conn.options.get("max_concurrency", 4)),
+                statement_timeout_s=statement_timeout_s or float(conn.options.get("statement_timeout_s", 300)))
+            _engines[key] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _profiles.clear()
+
+
+def safe_message(exc: BaseException, conn: NodeConnection | None = None) -> str:
+    """An exception's first line with URLs and known secrets masked."""
+    secrets = list(conn.kafka_config.values()) if conn else []
+    if conn and conn.url:
+        password = sa.engine.make_url(conn.url).password
+        if password:
+            secrets.append(str(password))
+    return mask_text(str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__, secrets)

