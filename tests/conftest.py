@@ -7,13 +7,32 @@ so parallel sessions and helpers never see each other's tables.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 import warnings
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Airflow reads its configuration when first imported: point it at a throw-away home with a
+# SQLite metadata database, the project's dags/ and no examples, before any test imports it.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="sv-airflow-"))
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, True)
+os.environ.update({
+    "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
+    "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(_AIRFLOW_HOME / "logs"),
+    "SYNCVERIFY_PROJECT": str(ROOT),
+})
 
 MARIADB_ADMIN_URL = os.environ.get("SYNCVERIFY_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
 POSTGRES_ADMIN_URL = os.environ.get("SYNCVERIFY_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")

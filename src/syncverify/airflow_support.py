@@ -1,0 +1,50 @@
+"""What the DAG files share: default arguments, project paths, and one Airflow pool per node.
+
+The monthly DAG puts each hop's task in the pool of the hop's source node, so across all workers
+a production database never sees more concurrent link checks than its pool has slots. Airflow
+does not schedule tasks of a pool that does not exist: create them once per deployment with
+``syncverify airflow-pools`` (after ``airflow db migrate``). Nothing here imports Airflow at
+module level, so the package stays usable without it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from syncverify.catalog import Catalog
+
+TZ = "Asia/Shanghai"
+
+
+def project_dir() -> Path:
+    """Where checks/, connections/ and reports/ live: $SYNCVERIFY_PROJECT or the working directory."""
+    return Path(os.environ.get("SYNCVERIFY_PROJECT") or Path.cwd())
+
+
+DEFAULT_ARGS = {
+    "owner": "syncverify",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=30),
+}
+
+
+def pool_name(node_id: str) -> str:
+    return "sv_" + node_id.replace(".", "_")
+
+
+def wanted_pools(catalog: Catalog) -> dict[str, int]:
+    return {pool_name(n.id): n.max_concurrency for n in catalog.nodes.values()}
+
+
+def ensure_pools(catalog: Catalog) -> dict[str, int]:
+    """Create or resize the pools in the Airflow metadata database; returns name -> slots."""
+    from airflow.models.pool import Pool
+
+    pools = wanted_pools(catalog)
+    for name, slots in pools.items():
+        Pool.create_or_update_pool(name, slots, f"syncverify: concurrent checks on {name[3:]}", False)
+    return pools

@@ -1,0 +1,120 @@
+"""Score a run's findings against the sandbox's fault manifest (the demo's last four lines).
+
+The verifier never reads the manifest; only this comparison does, after the run. A fault is
+detected when every one of its keys is reported by a failing check of the same link and table in
+the right category; a false positive is a reported key, or a failing check, that no injected
+fault explains (rows in flight reported as anomalies count here too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncverify.results import CheckKind, CheckResult, Key
+
+# Which key list of a result shows each kind of fault.
+_CATEGORY = {
+    "missing": ("missing_keys",),
+    "lagging_consumer": ("missing_keys",),
+    "duplicate": ("duplicate_keys",),
+    "changed_amount": ("changed_keys",),
+    "changed_date": ("changed_keys",),
+    "extra": ("extra_keys",),
+    "misrouted": ("extra_keys",),
+    "quality": ("missing_keys", "extra_keys", "changed_keys", "duplicate_keys"),
+}
+_KEYED = {CheckKind.DIFF, CheckKind.KAFKA_KEYS}
+
+
+def norm(key: Key | list[str]) -> tuple[str, ...]:
+    if isinstance(key, str):
+        return (key,)
+    return tuple(str(k) for k in key)
+
+
+@dataclass
+class Score:
+    injected: int
+    detected: int
+    missed: list[dict[str, Any]] = field(default_factory=list)
+    false_positives: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.missed and not self.false_positives
+
+    def lines(self) -> list[str]:
+        return [f"injected: {self.injected}", f"detected: {self.detected}", f"missed: {len(self.missed)}",
+                f"false_positives: {len(self.false_positives)}"]
+
+
+def _quality_keys(result: CheckResult) -> set[tuple[str, ...]]:
+    keys: set[tuple[str, ...]] = set()
+    for name in ("missing_keys", "extra_keys", "changed_keys", "duplicate_keys"):
+        keys |= {norm(k) for k in getattr(result, name)}
+    for exp in result.details.get("expectations", []) if isinstance(result.details, dict) else []:
+        for k in exp.get("sample_keys", []) or []:
+            keys.add(norm(k))
+    return keys
+
+
+def score(manifest: dict[str, Any], results: Iterable[CheckResult]) -> Score:
+    faults = list(manifest.get("faults", []))
+    anomalies = [r for r in results if r.is_anomaly]
+    by_place: dict[tuple[str | None, str], list[CheckResult]] = {}
+    for r in anomalies:
+        by_place.setdefault((r.link_id, r.table), []).append(r)
+
+    explained: set[tuple[str | None, str, str, tuple[str, ...]]] = set()
+    detected, missed = 0, []
+    for fault in faults:
+        keys = {norm(k) for k in fault.get("keys", [])}
+        kind = fault["kind"]
+        if kind == "quality":
+            candidates = [r for r in anomalies if r.kind is CheckKind.QUALITY and r.table == fault["table"]]
+            found = set().union(*(_quality_keys(r) for r in candidates)) if candidates else set()
+            ok = bool(candidates) and (not keys or keys <= found or not found)
+        else:
+            candidates = [r for r in by_place.get((fault.get("link"), fault["table"]), []) if r.kind in _KEYED]
+            found = set()
+            for r in candidates:
+                for name in _CATEGORY[kind]:
+                    found |= {norm(k) for k in getattr(r, name)}
+            ok = keys <= found
+            if kind == "lagging_consumer" and not ok:
+                ok = any(r.kind is CheckKind.KAFKA_BACKLOG for r in by_place.get((fault.get("link"), fault["table"]), []))
+        for key in keys:
+            for name in _CATEGORY[kind]:
+                explained.add((fault.get("link"), fault["table"], name, key))
+        if ok:
+            detected += 1
+        else:
+            missed.append({"id": fault.get("id"), "kind": kind, "link": fault.get("link"), "table": fault["table"]})
+
+    fault_places = {(f.get("link"), f["table"]) for f in faults}
+    quality_tables = {f["table"] for f in faults if f["kind"] == "quality"}
+    lagging = {(f.get("link"), f["table"]) for f in faults if f["kind"] == "lagging_consumer"}
+    false_positives: list[str] = []
+    for r in anomalies:
+        place = (r.link_id, r.table)
+        if r.kind is CheckKind.QUALITY:
+            if r.table not in quality_tables:
+                false_positives.append(f"{r.check_id}: quality failure with no injected violation")
+            continue
+        if r.kind is CheckKind.KAFKA_BACKLOG:
+            if place not in lagging:
+                false_positives.append(f"{r.check_id}: backlog with no lagging consumer injected")
+            continue
+        if r.kind is CheckKind.TRACE:
+            continue  # traces restate the hops' findings
+        if place not in fault_places:
+            false_positives.append(f"{r.check_id}: anomaly on a link with no injected fault")
+            continue
+        if r.kind in _KEYED:
+            for name in ("missing_keys", "extra_keys", "changed_keys", "duplicate_keys"):
+                for key in getattr(r, name):
+                    if (r.link_id, r.table, name, norm(key)) not in explained:
+                        false_positives.append(f"{r.check_id}: {name[:-5]} key {list(norm(key))} not injected")
+    return Score(injected=len(faults), detected=detected, missed=missed, false_positives=false_positives)

@@ -1,0 +1,59 @@
+"""Verification windows in the bureau's time zone.
+
+Timestamps in the invoice databases are naive local times (Asia/Shanghai, UTC+8, no daylight
+saving). A month therefore runs from ``YYYY-MM-01 00:00:00`` local to the first of the next month,
+half-open; the cut-off for rows still in flight is "now" in local time minus the link's grace lag.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from syncverify.errors import SyncverifyError
+
+BUREAU_TZ = ZoneInfo("Asia/Shanghai")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def parse_month(month: str) -> tuple[int, int]:
+    m = _MONTH.match(month or "")
+    if not m:
+        raise SyncverifyError(f"month {month!r} must look like 2026-10")
+    return int(m.group(1)), int(m.group(2))
+
+
+def month_window(month: str) -> tuple[datetime, datetime]:
+    """``[first day 00:00, first day of next month 00:00)`` as naive local datetimes."""
+    year, mon = parse_month(month)
+    start = datetime(year, mon, 1)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1)
+    return start, end
+
+
+def previous_month(moment: datetime) -> str:
+    """The calendar month before ``moment`` in the bureau's time zone (for the monthly DAG)."""
+    local = moment.astimezone(BUREAU_TZ) if moment.tzinfo else moment
+    first = local.replace(day=1)
+    prev = first - timedelta(days=1)
+    return f"{prev.year:04d}-{prev.month:02d}"
+
+
+def local_now(now: datetime | None = None) -> datetime:
+    """``now`` (UTC if aware; default the clock) as a naive Asia/Shanghai time."""
+    now = now or datetime.now(timezone.utc)
+    if now.tzinfo is None:
+        return now
+    return now.astimezone(BUREAU_TZ).replace(tzinfo=None)
+
+
+def cut_off(window_end: datetime, grace: timedelta, now: datetime | None = None) -> datetime:
+    """Rows newer than now - grace are still in flight: compare only up to there."""
+    return min(window_end, local_now(now) - grace)
+
+
+def recent_window(hours: float, grace: timedelta, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The incremental window: the last ``hours`` up to the grace cut-off."""
+    end = local_now(now) - grace
+    return end - timedelta(hours=hours), end
