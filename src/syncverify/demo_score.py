@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncverify.catalog import Catalog
 from syncverify.results import CheckKind, CheckResult, Key
 
 # Which key list of a result shows each kind of fault.
@@ -60,8 +61,16 @@ def _quality_keys(result: CheckResult) -> set[tuple[str, ...]]:
     return keys
 
 
-def score(manifest: dict[str, Any], results: Iterable[CheckResult]) -> Score:
+def score(manifest: dict[str, Any], results: Iterable[CheckResult], catalog: Catalog | None = None) -> Score:
+    """``catalog`` lets a duplicated row count as explained on every check that reads the copy
+    holding it (the next hop's source sees the same duplicate)."""
     faults = list(manifest.get("faults", []))
+    dup_copies: set[tuple[str, str, tuple[str, ...]]] = set()
+    if catalog is not None:
+        for f in faults:
+            if f["kind"] == "duplicate" and f.get("link") in catalog.links:
+                node = catalog.links[f["link"]].target
+                dup_copies |= {(node, f["table"], norm(k)) for k in f.get("keys", [])}
     anomalies = [r for r in results if r.is_anomaly]
     by_place: dict[tuple[str | None, str], list[CheckResult]] = {}
     for r in anomalies:
@@ -109,12 +118,15 @@ def score(manifest: dict[str, Any], results: Iterable[CheckResult]) -> Score:
             continue
         if r.kind is CheckKind.TRACE:
             continue  # traces restate the hops' findings
-        if place not in fault_places:
+        if place not in fault_places and not (r.duplicate_count and r.duplicate_count == r.differences):
             false_positives.append(f"{r.check_id}: anomaly on a link with no injected fault")
             continue
         if r.kind in _KEYED:
             for name in ("missing_keys", "extra_keys", "changed_keys", "duplicate_keys"):
                 for key in getattr(r, name):
+                    if name == "duplicate_keys" and any((node, r.table, norm(key)) in dup_copies
+                                                        for node in (r.source_node, r.target_node)):
+                        continue
                     if (r.link_id, r.table, name, norm(key)) not in explained:
                         false_positives.append(f"{r.check_id}: {name[:-5]} key {list(norm(key))} not injected")
     return Score(injected=len(faults), detected=detected, missed=missed, false_positives=false_positives)

@@ -65,7 +65,7 @@ def test_missing_variable_and_node_are_clear(monkeypatch, tmp_path) -> None:
     monkeypatch.delenv("NOT_SET_X", raising=False)
     with pytest.raises(ConnectionConfigError, match="NOT_SET_X is not set"):
         resolve.resolve_node("gx.query_db", profile=path)
-    with pytest.raises(ConnectionConfigError, match="no connection for node 'gx.kb'.*SYNCVERIFY_CONN_GX_KB"):
+    with pytest.raises(ConnectionConfigError, match=r"no connection for node 'gx.kb'.*SYNCVERIFY_CONN_GX_KB"):
         resolve.resolve_node("gx.kb", profile=path)
     with pytest.raises(ConnectionConfigError, match="does not exist"):
         resolve.resolve_node("gx.kb", profile=tmp_path / "nope.yaml")

@@ -43,7 +43,7 @@ def _exercise(store: Store) -> None:
     assert store.finish_run(run) == "completed"
     assert len(store.results(run)) == 3
     assert store.latest_run(month="2026-10").id == run  # type: ignore[union-attr]
-    assert [r.check_id for r in store.results(month="2026-10")][0] == "diff/zz11/fp_fpxx"
+    assert next(r.check_id for r in store.results(month="2026-10")) == "diff/zz11/fp_fpxx"
     store.save_synclog_analysis("2026-10", {"links": {"zz11": {"events": 5}}}, run_id=run)
     assert store.synclog_analysis("2026-10") == {"links": {"zz11": {"events": 5}}}
 

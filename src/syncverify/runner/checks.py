@@ -54,8 +54,10 @@ def primary_kind(lc: LinkCheck, ctx: CheckContext) -> CheckKind:
         try:
             if uses_kafka(lc, ctx):
                 return CheckKind.KAFKA_KEYS if ctx.options.depth is Depth.DIFF else CheckKind.KAFKA_VOLUME
-        except Exception:  # noqa: BLE001 - unresolvable: the check itself will say so
+        except Exception:
             pass
+    if ctx.options.depth is Depth.TOTALS and not (lc.table.totals and lc.table.window_column):
+        return CheckKind.COUNT
     return _DEPTH_KIND[ctx.options.depth]
 
 

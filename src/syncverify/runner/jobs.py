@@ -6,7 +6,7 @@ XCom) and returns a short JSON-able summary for XCom; the full results go to the
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,21 +123,178 @@ def monthly_params(params: dict[str, Any], logical_date: datetime | None) -> dic
 def incremental(params: dict[str, Any], logical_date: datetime | None = None,
                 store: Store | None = None) -> dict[str, Any]:
     """Counts, checksums and confirmed differences over the last hours of every windowed table."""
-    from datetime import timezone
 
     from syncverify.runner.verify import verify
 
     store = store or Store()
     hours = float(params.get("hours") or 3)
-    now = datetime.fromisoformat(params["now"]) if params.get("now") else (logical_date or datetime.now(timezone.utc))
+    now = datetime.fromisoformat(params["now"]) if params.get("now") else (logical_date or datetime.now(UTC))
     options = options_from({**params, "kind": "incremental"})
     catalog = load_catalog(options.catalog_path)
-    from syncverify.runner.windows import local_now
     from datetime import timedelta
+
+    from syncverify.runner.windows import local_now
 
     end = local_now(now)
     options.window = (end - timedelta(hours=hours), end)   # each link still cuts off at now - grace
-    options.now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    options.now = now if now.tzinfo else now.replace(tzinfo=UTC)
     options.tables = options.tables or [t.name for t in catalog.tables.values() if t.window_column]
     summary = verify(options, store, catalog=catalog)
     return {**summary.to_dict(), "params": {**params, "run_id": summary.run_id, "kind": "incremental"}}
+
+
+def _node_tables(catalog: Any) -> dict[str, set[str]]:
+    """Every database node and the tables the catalog says it holds (Kafka nodes excluded)."""
+    held: dict[str, set[str]] = {}
+    for lc in catalog.link_checks():
+        for node in (lc.source, lc.target):
+            if not node.is_kafka:
+                held.setdefault(node.id, set()).add(lc.table.name)
+    return held
+
+
+def run_quality(params: dict[str, Any], store: Store | None = None) -> dict[str, Any]:
+    """Run each table's Great Expectations suite on every node that holds the table, for the
+    run's window (reference tables whole); failures become anomalies of kind quality."""
+    from syncverify.connect.resolve import engine_for_node
+    from syncverify.quality.model import to_check_results
+    from syncverify.quality.runner import run_suite
+    from syncverify.runner.windows import local_now
+
+    store = store or Store()
+    options = options_from(params)
+    assert options.run_id is not None, "run_quality needs the run_id of start_run"
+    catalog = load_catalog(options.catalog_path)
+    window = window_of(options)
+    suites_dir = Path(options.catalog_path).resolve().parent / "expectations"
+    summary = RunSummary(run_id=options.run_id, status="running")
+    record = Recorder(store, options.run_id, summary)
+    failed = 0
+    for node_id, tables in sorted(_node_tables(catalog).items()):
+        node = catalog.nodes[node_id]
+        for name in sorted(tables):
+            table = catalog.tables[name]
+            if not table.suite:
+                continue
+            try:
+                engine = engine_for_node(node_id, profile=options.profile)
+            except Exception as exc:
+                from syncverify.results import CheckKind
+                record(CheckResult.not_run(CheckKind.QUALITY, None, name, str(exc), source_node=node_id,
+                                           check_id=f"quality/{node_id}/{name}"))
+                continue
+            suite_result = run_suite(engine, node.physical(name), table.suite, suites_dir=suites_dir,
+                                     window_column=table.window_column,
+                                     window=window if table.window_column else None,
+                                     now=local_now(options.now), schema=node.schema_name)
+            for result in to_check_results(suite_result, node_id):
+                result.table = name
+                result.check_id = f"quality/{node_id}/{name}"
+                failed += len(result.details.get("failed", []) or []) if result.is_anomaly else 0
+                record(result)
+    if summary.store_errors:
+        record.close()
+    record.spool.discard()
+    return {"suites": len(summary.results), "failed_suites": len(summary.anomalies),
+            "failed": failed, "not_run": [r.check_id for r in summary.not_run]}
+
+
+def analyse_sync_logs(params: dict[str, Any], store: Store | None = None) -> dict[str, Any]:
+    """The month's sync-log analysis, related to the run's anomalies, saved in the store."""
+    from syncverify.synclog import analyse, load_formats
+
+    store = store or Store()
+    options = options_from(params)
+    logs_dir = params.get("logs_dir")
+    if not logs_dir or not Path(logs_dir).is_dir():
+        return {"analysed": False, "reason": f"no sync-log folder {logs_dir!r}"}
+    month = options.month or ""
+    anomalies = [r for r in store.results(options.run_id) if r.is_anomaly] if options.run_id else []
+    formats_path = Path(options.catalog_path) / "synclog.yaml"
+    formats = load_formats(formats_path if formats_path.exists() else None)
+    analysis = analyse(logs_dir, month, formats, anomalies=anomalies)
+    payload = analysis.to_dict()
+    store.save_synclog_analysis(month, payload, run_id=options.run_id)
+    return {"analysed": True, "links": len(payload.get("links", [])), "findings": len(payload.get("findings", []))}
+
+
+def open_tickets(params: dict[str, Any], store: Store | None = None) -> dict[str, Any]:
+    """Open or update one ticket per (link, table, kind) for the run's confirmed anomalies."""
+    from syncverify.tickets import lifecycle
+    from syncverify.tickets.outbox import deliver_pending
+    from syncverify.tickets.sinks import configured_sinks
+
+    store = store or Store()
+    options = options_from(params)
+    if not options.open_tickets:
+        return {"skipped": "open_tickets is off"}
+    assert options.run_id is not None
+    results = store.results(options.run_id)
+    ids = lifecycle.open_or_update(store, results, run_id=options.run_id, catalog=load_catalog(options.catalog_path))
+    delivered = deliver_pending(store, configured_sinks())
+    open_now = lifecycle.list_tickets(store, open_only=True)
+    return {"tickets": sorted(set(ids)), "open": len(open_now), "deliveries": delivered.to_dict()}
+
+
+def write_reports(params: dict[str, Any], out: str, store: Store | None = None) -> dict[str, Any]:
+    """Both monthly reports from the store (never from production)."""
+    from syncverify.report import write_reports as write
+
+    store = store or Store()
+    options = options_from(params)
+    paths = write(store, options.month or "", Path(out), load_catalog(options.catalog_path),
+                  lang=params.get("lang", "zh"))
+    return {"files": [str(p) for p in paths]}
+
+
+def sla_watch(params: dict[str, Any], store: Store | None = None) -> dict[str, Any]:
+    """Escalate, re-verify repaired tickets on their keys, deliver pending ticket events."""
+    from syncverify.connect.resolve import engine_for_node
+    from syncverify.tickets.reverify import reverifier
+    from syncverify.tickets.sla import sla_watch as watch
+
+    store = store or Store()
+    catalog = load_catalog(params.get("catalog_path") or "checks")
+    profile = params.get("profile")
+    from syncverify.tickets.sinks import configured_sinks
+
+    report = watch(store, reverify=reverifier(catalog, lambda node: engine_for_node(node, profile=profile)),
+                   sinks=configured_sinks())
+    return report.to_dict()
+
+
+def daily_patrol(params: dict[str, Any], logical_date: datetime | None = None,
+                 store: Store | None = None) -> dict[str, Any]:
+    """The daily patrol: row counts of yesterday per link (synced volume on both sides), the
+    consumer backlog of every Kafka link, and the sync-log errors of that day per link."""
+    from datetime import date, timedelta
+
+    from syncverify.runner.verify import verify
+    from syncverify.runner.windows import local_now
+
+    store = store or Store()
+    day = date.fromisoformat(params["day"]) if params.get("day") else (local_now(logical_date) - timedelta(days=1)).date()
+    start = datetime(day.year, day.month, day.day)
+    options = options_from({**{k: v for k, v in params.items() if k != "day"}, "kind": "patrol", "depth": "count",
+                            "month": f"{day:%Y-%m}", "window": [start.isoformat(), (start + timedelta(days=1)).isoformat()]})
+    options.now = logical_date
+    summary = verify(options, store)
+    volume = {r.check_id: {"source": r.source_rows, "target": r.target_rows, "outcome": r.outcome.value}
+              for r in summary.results if r.kind.value == "count"}
+    backlog = {r.link_id: r.details.get("total_lag") for r in summary.results if r.kind.value == "kafka_backlog"}
+    errors: dict[str, int] = {}
+    logs_dir = params.get("logs_dir")
+    if logs_dir and Path(logs_dir).is_dir():
+        from syncverify.synclog import analyse, load_formats
+
+        formats_path = Path(options.catalog_path) / "synclog.yaml"
+        analysis = analyse(logs_dir, f"{day:%Y-%m}", load_formats(formats_path if formats_path.exists() else None))
+        for link in analysis.links:
+            matrix = link.error_matrix
+            if day.isoformat() in matrix.get("days", []):
+                row = matrix["counts"][matrix["days"].index(day.isoformat())]
+                if sum(row):
+                    errors[link.link] = int(sum(row))
+    return {"day": day.isoformat(), "run_id": summary.run_id, "links_checked": len(volume),
+            "volume_mismatches": sorted(k for k, v in volume.items() if v["outcome"] == "inconsistent"),
+            "backlog": backlog, "errors": errors, "not_run": [r.check_id for r in summary.not_run]}

@@ -89,7 +89,7 @@ class Recorder:
         self.spool.append(result)
         try:
             self.store.record(self.run_id, result)
-        except Exception as exc:  # noqa: BLE001 - the spool keeps it; reported at the end
+        except Exception as exc:
             self.summary.store_errors.append(f"{result.check_id}: {mask_text(str(exc).splitlines()[0])}")
         self.summary.results.append(result)
         if self.on_result is not None:
@@ -102,7 +102,7 @@ class Recorder:
             for result in self.spool.read():
                 try:
                     self.store.record(self.run_id, result)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     self.summary.store_errors.append(f"{result.check_id}: {mask_text(str(exc).splitlines()[0])}")
             if self.summary.store_errors:
                 raise SyncverifyError(
@@ -110,7 +110,7 @@ class Recorder:
                     f"{self.spool.path} — run `syncverify run --replay-spool` when the store is back")
         try:
             self.summary.status = self.store.finish_run(self.run_id, summary=self.summary.to_dict())
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise SyncverifyError(
                 f"results store failed when closing run {self.run_id} ({mask_text(str(exc).splitlines()[0])}); "
                 f"every result is kept in {self.spool.path} — run `syncverify run --replay-spool`") from None
@@ -121,7 +121,7 @@ def execute(lc: LinkCheck, context: CheckContext) -> list[CheckResult]:
     """Run one link check; an exception becomes a not-run result that says why."""
     try:
         return run_link_check(lc, context)
-    except Exception as exc:  # noqa: BLE001 - one failed check must not stop the run
+    except Exception as exc:
         log.warning("check %s did not run: %s", lc.id, mask_text(str(exc)))
         return [_failed(lc, primary_kind(lc, context), exc)]
 

@@ -8,7 +8,7 @@ half-open; the cut-off for rows still in flight is "now" in local time minus the
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from syncverify.errors import SyncverifyError
@@ -42,7 +42,7 @@ def previous_month(moment: datetime) -> str:
 
 def local_now(now: datetime | None = None) -> datetime:
     """``now`` (UTC if aware; default the clock) as a naive Asia/Shanghai time."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if now.tzinfo is None:
         return now
     return now.astimezone(BUREAU_TZ).replace(tzinfo=None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -29,8 +29,18 @@ def _v1(conn: sa.Connection) -> None:
     models.Base.metadata.create_all(conn, tables=tables)
 
 
+def _v2(conn: sa.Connection) -> None:
+    # A store created by _v1 from today's models already has the column (create_all uses the
+    # current models); only stores created before version 2 need the ALTER.
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("sv_repair_scripts")}
+    if "plan" not in columns:
+        json_type = sa.JSON().compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE sv_repair_scripts ADD COLUMN plan {json_type}"))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "runs, check results, tickets, events, deliveries, repair scripts, sync-log analyses", _v1),
+    Migration(2, "repair scripts: structured plan (pre-check, apply, rollback statements)", _v2),
 ]
 
 LATEST = MIGRATIONS[-1].version
@@ -54,6 +64,6 @@ def migrate(engine: sa.Engine) -> int:
             migration.apply(conn)
             conn.execute(sa.insert(models.SchemaVersion).values(
                 version=migration.version, description=migration.description,
-                applied_at=datetime.now(timezone.utc)))
+                applied_at=datetime.now(UTC)))
     with engine.connect() as conn:
         return current_version(conn)

@@ -8,14 +8,14 @@ PostgreSQL and MariaDB. Every timestamp is stored in UTC.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: sa.JSON, list[Any]: sa.JSON, datetime: sa.DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: sa.JSON, list[Any]: sa.JSON, datetime: sa.DateTime(timezone=True)}
 
 
 class SchemaVersion(Base):
@@ -161,6 +161,9 @@ class RepairScript(Base):
     applied_at: Mapped[datetime | None]
     applied_by: Mapped[str | None] = mapped_column(sa.String(100))
     outcome: Mapped[str | None] = mapped_column(sa.String(40))
+    # Migration 2: the script as structured statements (pre-check with expected counts, apply,
+    # rollback), exactly the text of the files, so the apply command never parses SQL.
+    plan: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
 
 
 class SyncLogAnalysis(Base):

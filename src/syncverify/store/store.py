@@ -7,7 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ def default_url() -> str:
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Store:
@@ -74,9 +74,9 @@ class Store:
                 assert run is not None
                 run.status = "running"
                 return run_id
-            run_id = run_id or f"{kind}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+            run_id = run_id or f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
             s.add(Run(id=run_id, kind=kind, month=month, window_start=window_start, window_end=window_end,
-                      started_at=datetime.now(timezone.utc), status="running", params=params or {},
+                      started_at=datetime.now(UTC), status="running", params=params or {},
                       summary={}))
         return run_id
 
@@ -89,7 +89,7 @@ class Store:
             if status is None:
                 status = "partial" if Outcome.NOT_RUN.value in rows else "completed"
             run.status = status
-            run.finished_at = datetime.now(timezone.utc)
+            run.finished_at = datetime.now(UTC)
             run.summary = summary or {}
             return status
 
@@ -157,7 +157,7 @@ class Store:
     def save_synclog_analysis(self, month: str, payload: dict[str, Any], run_id: str | None = None) -> None:
         with self.session() as s:
             s.add(SyncLogAnalysis(run_id=run_id, month=month, payload=payload,
-                                  created_at=datetime.now(timezone.utc)))
+                                  created_at=datetime.now(UTC)))
 
     def synclog_analysis(self, month: str) -> dict[str, Any] | None:
         with self.session() as s:
@@ -173,4 +173,4 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-__all__ = ["Store", "default_url", "home", "_utc"]
+__all__ = ["Store", "_utc", "default_url", "home"]

@@ -1,0 +1,116 @@
+"""Re-verification of a ticket: re-compare its keys between source and target, inside the DBs.
+
+Only the ticket's differing keys are looked up, on both sides, in chunks, with the comparison
+engine (:mod:`syncverify.compare`, the engine behind ``syncverify diff`` and the runs): the same
+columns, routing predicate, target scope and equality rules as the check that raised the ticket.
+A key is consistent when it is absent on both sides or present once on each with equal values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from syncverify.catalog import Catalog, LinkCheck
+from syncverify.results import Key
+from syncverify.store.models import Ticket
+from syncverify.tickets.evidence import differing_keys
+from syncverify.tickets.keyrows import (
+    canon_key,
+    fetch_by_keys,
+    find_link_check,
+    rows_equal,
+    sides,
+    typed_key,
+)
+
+EngineForNode = Callable[[str], sa.Engine]
+NULL_KEY_TEXT = "<NULL>"      # how the engine writes a NULL key part (syncverify.compare.engine)
+
+
+def link_refs(check: LinkCheck, source_engine: sa.Engine, target_engine: sa.Engine) -> tuple[Any, Any, Any]:
+    """The comparison engine's view of a (link, table): TableRefs with routing and scope, and the spec.
+
+    Built as the runner builds it for the check itself, so that re-verification uses the same
+    columns and the same equality as the check that raised the ticket.
+    """
+    from syncverify.compare import CompareSpec, TableRef
+
+    def pred(p: Any, engine: sa.Engine) -> str | None:
+        return p.to_sql(engine.dialect.identifier_preparer.quote) if p is not None else None
+
+    source = TableRef(source_engine, check.source_table, schema=check.source.schema_name,
+                      where=pred(check.spec.routing, source_engine), label=check.source.id)
+    target = TableRef(target_engine, check.target_table, schema=check.target.schema_name,
+                      where=pred(check.spec.target_scope, target_engine),
+                      columns_map=dict(check.spec.column_map), label=check.target.id)
+    spec = CompareSpec(key=list(check.table.key),
+                       columns=list(check.table.columns) if check.table.columns else None,
+                       exclude_columns=list(check.table.exclude_columns))
+    return source, target, spec
+
+
+def _internal(key: Key) -> tuple[str | None, ...]:
+    parts = key if isinstance(key, tuple) else (key,)
+    return tuple(None if p == NULL_KEY_TEXT else str(p) for p in parts)
+
+
+def keys_consistent(ticket: Ticket, catalog: Catalog, source_engine: sa.Engine,
+                    target_engine: sa.Engine) -> bool | None:
+    """True if every key of the ticket now matches; None if the ticket has no row keys.
+
+    A key matches when it is absent on both sides (after routing and target scope) or present
+    once on each side with equal values. The comparison engine looks the keys up and compares
+    the row hashes inside the databases; without it (an older install), the rows of the keys
+    are compared here (:mod:`syncverify.tickets.keyrows`).
+    """
+    keys = differing_keys(ticket.evidence)
+    if not keys:
+        return None
+    check = find_link_check(catalog, ticket.link_id, ticket.table_name, ticket.source_node)
+    try:
+        from syncverify.compare.bucketdiff import DiffStats, Findings, classify, fetch_keys
+        from syncverify.compare.plan import resolve
+    except ImportError:
+        return _keys_consistent_rows(check, keys, source_engine, target_engine)
+    source, target, spec = link_refs(check, source_engine, target_engine)
+    wanted = list(dict.fromkeys(_internal(k) for k in keys))
+    src, tgt = fetch_keys(resolve(source, target, spec), wanted, DiffStats())
+    agree = classify(src, tgt, Findings(cap=len(wanted)), only=set(wanted))
+    return len(agree) == len(wanted)
+
+
+def _keys_consistent_rows(check: LinkCheck, keys: list[Key], source_engine: sa.Engine,
+                          target_engine: sa.Engine) -> bool:
+    s = sides(check, source_engine, target_engine)
+    src_keys = [typed_key(k, s.source_key) for k in keys]
+    tgt_keys = [typed_key(k, s.target_key) for k in keys]
+    src_rows = fetch_by_keys(source_engine, s.source, s.source_key, src_keys, [p[0] for p in s.compared],
+                             s.routing_sql(source_engine))
+    tgt_rows = fetch_by_keys(target_engine, s.target, s.target_key, tgt_keys, [p[1] for p in s.compared],
+                             s.scope_sql(target_engine))
+    for key in tgt_keys:
+        ck = canon_key(key)
+        src, tgt = src_rows.get(ck), tgt_rows.get(ck)
+        if (src is None) != (tgt is None):
+            return False
+        if src is not None and tgt is not None and not rows_equal(src, tgt, s.compared):
+            return False
+    return True
+
+
+def reverify_with_engines(ticket: Ticket, catalog: Catalog, engine_for_node: EngineForNode) -> bool | None:
+    """The SLA watch's re-verification: resolves both nodes of the ticket and compares its keys."""
+    if not ticket.link_id or not ticket.source_node or not ticket.target_node:
+        return None
+    if ticket.kind != "consistency" or not differing_keys(ticket.evidence):
+        return None          # no row keys to compare: the next run's result decides
+    return keys_consistent(ticket, catalog, engine_for_node(ticket.source_node),
+                           engine_for_node(ticket.target_node))
+
+
+def reverifier(catalog: Catalog, engine_for_node: EngineForNode) -> Callable[[Ticket], bool | None]:
+    """A ``reverify`` callable for :func:`syncverify.tickets.sla.sla_watch`."""
+    return lambda ticket: reverify_with_engines(ticket, catalog, engine_for_node)
