@@ -1,0 +1,313 @@
+"""Render :class:`ReportData` to HTML, Markdown, JSON, Parquet/CSV and the index page.
+
+Renderers read the report data only; they compute nothing but presentation (number formats,
+charts from the series the data holds, translated sentences). The HTML is self-contained: CSS
+inline, charts as inline SVG, no script and no URL, because the bureau's network is closed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from syncverify.catalog import Catalog
+from syncverify.report import svg
+from syncverify.report.data import ConsistencyData, Note, ReportData, build_report_data
+from syncverify.report.findings_text import evidence_label, finding_text, label
+from syncverify.report.i18n import translator
+from syncverify.report.synclog_data import SynclogData
+from syncverify.store import Store
+
+REPORT_FILES = (
+    "consistency.html",
+    "consistency.md",
+    "consistency.json",
+    "synclog.html",
+    "synclog.md",
+    "synclog.json",
+    "differences.parquet",
+    "differences.csv",
+)
+_MONTH_DIR = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+# ---- formatting --------------------------------------------------------------------------------
+
+
+def fmt_num(value: Any) -> str:
+    """Thousands separators for integers; '-' for missing numbers."""
+    if value is None:
+        return "-"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.2f}"
+    return f"{int(value):,}"
+
+
+def fmt_pct(value: float | None) -> str:
+    """A rate (0..1) as a percentage with two decimals; '-' when there is nothing to rate."""
+    return "-" if value is None else f"{value * 100:.2f}%"
+
+
+def fmt_ms(value: float | None) -> str:
+    """Milliseconds as whole numbers (percentiles come from histogram bins, ~2 % exact)."""
+    return "-" if value is None else f"{round(value):,}"
+
+
+def fmt_seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value < 60:
+        return f"{value:.1f} s"
+    if value < 3600:
+        return f"{value / 60:.1f} min"
+    return f"{value / 3600:.1f} h"
+
+
+def md_safe(text: Any) -> str:
+    """Free text inside Markdown: no raw HTML, no table-breaking pipes."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+
+
+def note_text(note: Note, t: Callable[..., str]) -> str:
+    """A conclusion/recommendation sentence, rates as percentages and counts with separators."""
+    params = {}
+    for k, v in note.params.items():
+        if k.startswith(("rate", "prev")) or k == "rate_after":
+            params[k] = fmt_pct(v)
+        elif isinstance(v, int | float) and not isinstance(v, bool):
+            params[k] = fmt_num(v)
+        else:
+            params[k] = v
+    return t(note.code, **params)
+
+
+def environment(lang: str) -> Environment:
+    t = translator(lang)
+    env = Environment(
+        loader=PackageLoader("syncverify.report", "templates"),
+        autoescape=select_autoescape(["html", "html.j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        t=t,
+        lang=lang,
+        note=lambda n: note_text(n, t),
+        finding=lambda f: finding_text(f, lang),
+        label=lambda group, key: label(group, key, lang),
+        evidence_label=lambda k: evidence_label(k, lang),
+    )
+    env.filters.update(num=fmt_num, pct=fmt_pct, dur=fmt_seconds, ms=fmt_ms, md=md_safe)
+    return env
+
+
+# ---- charts (from the series in the data) ---------------------------------------------------------
+
+
+def consistency_charts(data: ConsistencyData, t: Callable[..., str]) -> dict[str, Any]:
+    charts: dict[str, Any] = {"volumes": []}
+    if data.history:
+        charts["history"] = Markup(
+            svg.bar_chart(
+                [h.month for h in data.history],
+                [(t("chart_rate"), [(h.rate.rate or 0) * 100 for h in data.history])],
+                title=t("history"),
+                height=200,
+                ymax=100,
+            )
+        )
+    if data.per_link:
+        charts["per_link"] = Markup(
+            svg.bar_chart(
+                [g.id for g in data.per_link],
+                [(t("chart_rate"), [(g.rate.rate or 0) * 100 for g in data.per_link])],
+                title=t("per_link"),
+                height=220,
+                ymax=100,
+            )
+        )
+    for v in data.volumes:
+        charts["volumes"].append(
+            (
+                v,
+                Markup(
+                    svg.line_chart(
+                        [d[5:] for d in v.days],
+                        [(t("chart_source"), v.source), (t("chart_target"), v.target)],
+                        title=f"{v.link_id} {v.table}",
+                        width=560,
+                        height=220,
+                        dashed=(1,),
+                    )
+                ),
+            )
+        )
+    return charts
+
+
+def synclog_charts(data: SynclogData, t: Callable[..., str]) -> dict[str, Any]:
+    charts: dict[str, Any] = {}
+    if data.hours:
+        labels = [h[5:13].replace("T", " ") for h in data.hours]
+        charts["latency"] = Markup(
+            svg.line_chart(
+                labels,
+                [(lk.link_id, lk.latency_p95_series) for lk in data.links if lk.latency_p95_series],
+                title=t("sl_latency_chart"),
+                height=240,
+            )
+        )
+        charts["throughput"] = Markup(
+            svg.line_chart(
+                labels,
+                [(lk.link_id, lk.rows_series) for lk in data.links if lk.rows_series],
+                title=t("sl_throughput_chart"),
+                height=240,
+            )
+        )
+    if data.heatmap_days:
+        charts["heatmap"] = Markup(
+            svg.heat_map(
+                [d[5:] for d in data.heatmap_days],
+                [f"{h:02d}" for h in range(24)],
+                data.heatmap,
+                title=t("sl_heatmap"),
+                cell=22,
+            )
+        )
+    return charts
+
+
+# ---- files -------------------------------------------------------------------------------------------
+
+
+def render_consistency(data: ConsistencyData, lang: str, fmt: str) -> str:
+    template = environment(lang).get_template(f"consistency.{fmt}.j2")
+    return template.render(d=data, charts=consistency_charts(data, translator(lang)) if fmt == "html" else {})
+
+
+def render_synclog(data: SynclogData, lang: str, fmt: str) -> str:
+    template = environment(lang).get_template(f"synclog.{fmt}.j2")
+    return template.render(d=data, charts=synclog_charts(data, translator(lang)) if fmt == "html" else {})
+
+
+def consistency_json(data: ConsistencyData, lang: str) -> dict[str, Any]:
+    """The report's numbers; notes carry their code, numbers and the sentence in ``lang``."""
+    t = translator(lang)
+    out = data.to_dict()
+    out["differences"] = len(data.differences)  # the keys themselves are in differences.*
+    out["conclusion"] = [{**asdict(n), "text": note_text(n, t)} for n in data.conclusion]
+    out["recommendations"] = [{**asdict(n), "text": note_text(n, t)} for n in data.recommendations]
+    out["lang"] = lang
+    return out
+
+
+def synclog_json(data: SynclogData, lang: str) -> dict[str, Any]:
+    """The sync-log report's data; each finding also carries its sentences in ``lang``."""
+    out = data.to_dict()
+    for f in out["findings"]:
+        f["text"], f["action_text"] = finding_text(f, lang)
+        f["evidence"] = dict(f["evidence"])
+    out["lang"] = lang
+    return out
+
+
+def differences_table(data: ConsistencyData) -> pa.Table:
+    rows = [asdict(k) for k in data.differences]
+    schema = pa.schema(
+        [
+            ("month", pa.string()),
+            ("link_id", pa.string()),
+            ("table", pa.string()),
+            ("source_node", pa.string()),
+            ("target_node", pa.string()),
+            ("check_kind", pa.string()),
+            ("difference", pa.string()),
+            ("key", pa.string()),
+            ("key_columns", pa.string()),
+        ]
+    )
+    columns = {name: [r.get(name) for r in rows] for name in schema.names if name != "month"}
+    return pa.table({"month": [data.month] * len(rows), **columns}, schema=schema)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_month(data: ReportData, out_dir: Path, lang: str) -> list[Path]:
+    """Write every file of one month under ``out_dir/<month>/``."""
+    month_dir = out_dir / data.month
+    month_dir.mkdir(parents=True, exist_ok=True)
+    c, s = data.consistency, data.synclog
+    written = [
+        _write(month_dir / "consistency.html", render_consistency(c, lang, "html")),
+        _write(month_dir / "consistency.md", render_consistency(c, lang, "md")),
+        _write(
+            month_dir / "consistency.json",
+            json.dumps(consistency_json(c, lang), ensure_ascii=False, indent=2) + "\n",
+        ),
+        _write(month_dir / "synclog.html", render_synclog(s, lang, "html")),
+        _write(month_dir / "synclog.md", render_synclog(s, lang, "md")),
+        _write(month_dir / "synclog.json", json.dumps(synclog_json(s, lang), ensure_ascii=False, indent=2) + "\n"),
+    ]
+    table = differences_table(c)
+    pq.write_table(table, month_dir / "differences.parquet")
+    pacsv.write_csv(table, month_dir / "differences.csv")
+    written += [month_dir / "differences.parquet", month_dir / "differences.csv"]
+    return written
+
+
+def write_index(out_dir: Path, lang: str) -> Path:
+    """``out_dir/index.html``: every month folder found in ``out_dir`` with the files it holds."""
+    months = []
+    for d in sorted((p for p in out_dir.iterdir() if p.is_dir() and _MONTH_DIR.match(p.name)), reverse=True):
+        files = [f for f in REPORT_FILES if (d / f).is_file()]
+        summary: dict[str, Any] = {}
+        if (d / "consistency.json").is_file():
+            try:
+                doc = json.loads((d / "consistency.json").read_text(encoding="utf-8"))
+                summary = {
+                    "rate": doc["overall"]["rate"],
+                    "items": doc["overall"]["items"],
+                    "tickets": doc["sla"]["tickets"],
+                }
+            except (ValueError, KeyError, TypeError):
+                summary = {}
+        months.append({"month": d.name, "files": files, "summary": summary})
+    env = environment(lang)
+    return _write(out_dir / "index.html", env.get_template("index.html.j2").render(months=months))
+
+
+def write_reports(
+    store: Store,
+    month: str,
+    out_dir: str | Path,
+    catalog: Catalog,
+    lang: str = "zh",
+    *,
+    as_of: datetime | None = None,
+) -> list[Path]:
+    """Write both reports of ``month`` under ``out_dir/<month>/`` and refresh ``out_dir/index.html``.
+
+    Returns the written paths (the month's files, then the index).
+    """
+    translator(lang)  # an unknown language fails before anything is written
+    data = build_report_data(store, month, catalog, as_of=as_of)
+    out = Path(out_dir)
+    written = write_month(data, out, lang)
+    written.append(write_index(out, lang))
+    return written
