@@ -11,7 +11,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, TaskGroup, dag, get_current_context, task
 
-from syncverify.airflow_support import DEFAULT_ARGS, TZ, pool_name, project_dir
+from syncverify.airflow_support import DEFAULT_ARGS, TZ, pool_name, project_dir, reports_dir
 from syncverify.catalog import load_catalog
 from syncverify.runner import jobs
 
@@ -78,7 +78,7 @@ def syncverify_monthly():
 
     @task(trigger_rule="all_done")
     def reports(run: dict) -> dict:
-        return jobs.write_reports(run["params"], out=str(project_dir() / "reports"))
+        return jobs.write_reports(run["params"], out=str(reports_dir()))
 
     run = start()
     first_task = {}

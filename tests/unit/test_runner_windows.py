@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -29,22 +29,22 @@ def test_bad_month(bad: str) -> None:
 
 def test_previous_month_uses_bureau_time_zone() -> None:
     # 2026-10-31 18:00 UTC is already 2026-11-01 02:00 in Shanghai: the month to verify is October
-    assert previous_month(datetime(2026, 10, 31, 18, 0, tzinfo=timezone.utc)) == "2026-10"
-    assert previous_month(datetime(2026, 10, 31, 15, 59, tzinfo=timezone.utc)) == "2026-09"
+    assert previous_month(datetime(2026, 10, 31, 18, 0, tzinfo=UTC)) == "2026-10"
+    assert previous_month(datetime(2026, 10, 31, 15, 59, tzinfo=UTC)) == "2026-09"
     assert previous_month(datetime(2027, 1, 1, 2, 0)) == "2026-12"
 
 
 def test_cut_off_and_local_now() -> None:
-    now = datetime(2026, 10, 31, 16, 5, tzinfo=timezone.utc)          # 2026-11-01 00:05 local
+    now = datetime(2026, 10, 31, 16, 5, tzinfo=UTC)          # 2026-11-01 00:05 local
     assert local_now(now) == datetime(2026, 11, 1, 0, 5)
     end = datetime(2026, 11, 1)
     assert cut_off(end, timedelta(minutes=30), now) == datetime(2026, 10, 31, 23, 35)
-    assert cut_off(end, timedelta(minutes=30), datetime(2026, 11, 29, tzinfo=timezone.utc)) == end
+    assert cut_off(end, timedelta(minutes=30), datetime(2026, 11, 29, tzinfo=UTC)) == end
 
 
 def test_trigger_form_to_options() -> None:
     params = monthly_params({"month": None, "links": ["zz11"], "depth": "checksum", "flows": []},
-                            datetime(2026, 11, 1, 2, 0, tzinfo=timezone.utc))
+                            datetime(2026, 11, 1, 2, 0, tzinfo=UTC))
     assert params["month"] == "2026-10" and "flows" not in params
     options = options_from(params)
     assert options.links == ["zz11"] and options.depth is Depth.CHECKSUM and options.flows is None

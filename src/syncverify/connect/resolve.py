@@ -120,7 +120,7 @@ def _from_airflow(node_id: str) -> NodeConnection | None:
     try:
         from airflow.sdk import Connection
         conn = Connection.get(conn_id)
-    except Exception:  # noqa: BLE001 - no such connection (or not in Airflow): fall through
+    except Exception:
         return None
     if conn.conn_type == "kafka":
         extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else json.loads(conn.extra or "{}")
@@ -201,10 +201,12 @@ def engine_for_node(node_id: str, *, profile: str | os.PathLike[str] | None = No
     with _lock:
         engine = _engines.get(key)
         if engine is None:
+            # The catalog's cap (passed in) and the profile's both hold: the stricter wins.
+            caps = [int(v) for v in (max_concurrency, conn.options.get("max_concurrency")) if v]
+            timeouts = [float(v) for v in (statement_timeout_s, conn.options.get("statement_timeout_s")) if v]
             engine = make_engine(
-                conn.url, read_only=read_only, name=node_id,
-                max_concurrency=max_concurrency or int(conn.options.get("max_concurrency", 4)),
-                statement_timeout_s=statement_timeout_s or float(conn.options.get("statement_timeout_s", 300)))
+                conn.url, read_only=read_only, name=node_id, max_concurrency=min(caps) if caps else 4,
+                statement_timeout_s=min(timeouts) if timeouts else 300)
             _engines[key] = engine
         return engine
 

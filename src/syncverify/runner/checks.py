@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from syncverify.catalog import Catalog, LinkCheck
 from syncverify.catalog.models import LinkKind
 from syncverify.connect.resolve import NodeConnection, engine_for_node, resolve_node
@@ -33,6 +35,13 @@ class CheckContext:
             return None
         start, end = self.window
         return start, cut_off(end, lc.link.grace, self.options.now)
+
+    def engine(self, node_id: str) -> sa.Engine:
+        """The node's shared engine, capped by the catalog's max_concurrency and statement timeout
+        (and the connection profile's, whichever is stricter)."""
+        node = self.catalog.node(node_id)
+        return engine_for_node(node_id, profile=self.options.profile, max_concurrency=node.max_concurrency,
+                               statement_timeout_s=node.statement_timeout_s)
 
     def confirm_delay(self, lc: LinkCheck) -> float:
         if self.options.confirm_delay_s is not None:
@@ -69,5 +78,5 @@ def run_link_check(lc: LinkCheck, ctx: CheckContext) -> list[CheckResult]:
     results = run_table_checks(lc, ctx)
     if lc.link.kind is LinkKind.KAFKA_CONSUMER and ctx.connection(lc.source.id).storage == "tables":
         from syncverify.runner.table_backlog import backlog_from_tables
-        results.append(backlog_from_tables(lc, ctx, engine_for_node(lc.source.id, profile=ctx.options.profile)))
+        results.append(backlog_from_tables(lc, ctx, ctx.engine(lc.source.id)))
     return results

@@ -99,10 +99,6 @@ def _short(results: list[CheckResult], **extra: Any) -> dict[str, Any]:
     }
 
 
-def reports_dir(out: str | Path | None = None) -> Path:
-    return Path(out or "reports")
-
-
 def monthly_params(params: dict[str, Any], logical_date: datetime | None) -> dict[str, Any]:
     """The trigger form's values, with the month defaulting to the one before the logical date.
 
@@ -143,10 +139,10 @@ def incremental(params: dict[str, Any], logical_date: datetime | None = None,
     return {**summary.to_dict(), "params": {**params, "run_id": summary.run_id, "kind": "incremental"}}
 
 
-def _node_tables(catalog: Any) -> dict[str, set[str]]:
-    """Every database node and the tables the catalog says it holds (Kafka nodes excluded)."""
+def _node_tables(catalog: Any, options: RunOptions) -> dict[str, set[str]]:
+    """The database nodes the run's link checks touch and their tables (Kafka nodes excluded)."""
     held: dict[str, set[str]] = {}
-    for lc in catalog.link_checks():
+    for lc in plan(catalog, options):
         for node in (lc.source, lc.target):
             if not node.is_kafka:
                 held.setdefault(node.id, set()).add(lc.table.name)
@@ -170,7 +166,7 @@ def run_quality(params: dict[str, Any], store: Store | None = None) -> dict[str,
     summary = RunSummary(run_id=options.run_id, status="running")
     record = Recorder(store, options.run_id, summary)
     failed = 0
-    for node_id, tables in sorted(_node_tables(catalog).items()):
+    for node_id, tables in sorted(_node_tables(catalog, options).items()):
         node = catalog.nodes[node_id]
         for name in sorted(tables):
             table = catalog.tables[name]
@@ -190,7 +186,7 @@ def run_quality(params: dict[str, Any], store: Store | None = None) -> dict[str,
             for result in to_check_results(suite_result, node_id):
                 result.table = name
                 result.check_id = f"quality/{node_id}/{name}"
-                failed += len(result.details.get("failed", []) or []) if result.is_anomaly else 0
+                failed += int(result.details.get("failed") or 0)
                 record(result)
     if summary.store_errors:
         record.close()

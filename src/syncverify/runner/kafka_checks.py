@@ -4,7 +4,6 @@ key reconciliation against the database copy, routing applied to the decoded mes
 from __future__ import annotations
 
 from syncverify.catalog import LinkCheck
-from syncverify.connect.resolve import engine_for_node
 from syncverify.dialects import for_engine
 from syncverify.kafka import DbSide, KafkaSource, Labels, Window, check_backlog, check_keys, check_volume
 from syncverify.results import CheckKind, CheckResult
@@ -31,7 +30,7 @@ def run_kafka_checks(lc: LinkCheck, ctx: CheckContext) -> list[CheckResult]:
     kafka_conn, db_node = (src, lc.target) if consumer else (dst, lc.source)
     topic = (lc.source if consumer else lc.target).physical(lc.table.name)
     source = KafkaSource(kafka_conn.bootstrap or "", topic, kafka_conn.kafka_config)
-    engine = engine_for_node(db_node.id, profile=ctx.options.profile)
+    engine = ctx.engine(db_node.id)
     quote = for_engine(engine).quote
     if consumer:
         where = lc.spec.target_scope.to_sql(quote) if lc.spec.target_scope else None

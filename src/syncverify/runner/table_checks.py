@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from syncverify.catalog import LinkCheck
 from syncverify.compare import CompareSpec, TableRef, business_totals, checksum, count_rows, diff_tables
-from syncverify.connect.resolve import engine_for_node
 from syncverify.dialects import for_engine
 from syncverify.results import CheckResult
 from syncverify.runner.checks import CheckContext
 from syncverify.runner.options import Depth
 
 
+# A Kafka topic kept as a message table (the embedded world) carries the broker's bookkeeping
+# beside the record's fields; it is not part of the replicated data.
+MESSAGE_COLUMNS = ("_partition", "_offset", "_ts")
+
+
 def refs(lc: LinkCheck, ctx: CheckContext) -> tuple[TableRef, TableRef, CompareSpec]:
     """The two copies and the comparison for a link check, routing and scope compiled per dialect."""
-    profile = ctx.options.profile
-    src_engine = engine_for_node(lc.source.id, profile=profile)
-    dst_engine = engine_for_node(lc.target.id, profile=profile)
+    src_engine = ctx.engine(lc.source.id)
+    dst_engine = ctx.engine(lc.target.id)
     routing = lc.spec.routing.to_sql(for_engine(src_engine).quote) if lc.spec.routing else None
     # Column names in a target scope are the target's own (after any rename).
     scope = lc.spec.target_scope.to_sql(for_engine(dst_engine).quote) if lc.spec.target_scope else None
@@ -24,9 +27,12 @@ def refs(lc: LinkCheck, ctx: CheckContext) -> tuple[TableRef, TableRef, CompareS
     target = TableRef(dst_engine, lc.target_table, schema=lc.target.schema_name, where=scope,
                       columns_map=dict(lc.spec.column_map), label=lc.target.id)
     window = ctx.window_for(lc)
+    exclude = list(lc.table.exclude_columns)
+    if any(ctx.connection(n.id).storage == "tables" for n in (lc.source, lc.target)):
+        exclude += [c for c in MESSAGE_COLUMNS if c not in exclude]
     spec = CompareSpec(
         key=list(lc.table.key), columns=list(lc.table.columns) if lc.table.columns else None,
-        exclude_columns=list(lc.table.exclude_columns), totals=list(lc.table.totals),
+        exclude_columns=exclude, totals=list(lc.table.totals),
         window_column=lc.table.window_column if window else None,
         window_start=window[0] if window else None, window_end=window[1] if window else None,
     )
