@@ -1,0 +1,85 @@
+"""SQLAlchemy engines that are gentle with production databases.
+
+Every new connection runs the dialect's session statements (read-only transactions, a statement
+timeout) and its per-connection setup; the pool holds at most ``max_concurrency`` connections
+and never overflows, so one process never runs more concurrent queries on a database than its
+cap. Engines connect lazily: call :func:`check_reachable` (the comparison functions do) to turn
+a refused connection into :class:`~syncverify.errors.UnreachableError` with the URL masked.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from syncverify.dialects import for_url
+from syncverify.errors import UnreachableError
+from syncverify.masking import mask_text, mask_url
+
+_names: weakref.WeakKeyDictionary[sa.Engine, str] = weakref.WeakKeyDictionary()
+
+
+def redacted(url: str | sa.URL) -> str:
+    """The URL with its password replaced by ``***``."""
+    return mask_url(url if isinstance(url, str) else url.render_as_string(hide_password=False))
+
+
+def engine_name(engine: sa.Engine) -> str:
+    """The name given to :func:`make_engine`, else the masked URL."""
+    return _names.get(engine) or engine.url.render_as_string(hide_password=True)
+
+
+def make_engine(url: str, *, read_only: bool = True, statement_timeout_s: float = 300,
+                max_concurrency: int = 4, name: str | None = None) -> sa.Engine:
+    """An engine whose connections are read-only (unless told), time-limited and capped.
+
+    ``statement_timeout_s`` <= 0 disables the timeout. SQLite has no statement timeout.
+    """
+    dialect = for_url(url)
+    parsed = sa.engine.make_url(url)
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+    if not in_memory:
+        kwargs.update(pool_size=max(1, int(max_concurrency)), max_overflow=0, pool_timeout=600)
+    try:
+        engine = sa.create_engine(parsed, **kwargs)
+    except Exception as exc:
+        raise UnreachableError(f"cannot use database {redacted(url)}: {exc.__class__.__name__}: "
+                               f"{mask_text(str(exc).splitlines()[0] if str(exc) else '')}") from None
+    timeout_ms = int(max(0.0, statement_timeout_s) * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dialect.on_connect(dbapi_connection)
+        version = ""
+        get_info = getattr(dbapi_connection, "get_server_info", None)
+        if callable(get_info):
+            version = str(get_info())
+        cursor = dbapi_connection.cursor()
+        try:
+            for statement in dialect.session_statements(read_only, timeout_ms, version):
+                cursor.execute(statement)
+        finally:
+            cursor.close()
+        if parsed.get_backend_name() != "sqlite":
+            dbapi_connection.commit()
+
+    _names[engine] = name or engine.url.render_as_string(hide_password=True)
+    return engine
+
+
+def check_reachable(engine: sa.Engine) -> None:
+    """Open (and return) one connection; raise UnreachableError naming the masked URL if refused."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.DBAPIError as exc:
+        detail = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+        reason = mask_text(detail[0]) if detail else exc.__class__.__name__
+        label = engine_name(engine)
+        url = engine.url.render_as_string(hide_password=True)
+        where = url if label == url else f"{label} ({url})"
+        raise UnreachableError(f"cannot connect to {where}: {reason}") from None

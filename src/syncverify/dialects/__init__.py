@@ -1,0 +1,53 @@
+"""Database dialects: one module per database, one interface (:class:`Dialect`).
+
+Look a dialect up by engine, URL or backend name; the comparison engine never asks which one it
+got.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from syncverify.dialects.base import Canon, ColumnInfo, Dialect, ValueKind, joint_kind, kind_of_type
+from syncverify.dialects.mysql import MySQLDialect
+from syncverify.dialects.postgresql import PostgreSQLDialect
+from syncverify.dialects.sqlite import SQLiteDialect
+from syncverify.errors import SyncverifyError
+
+__all__ = ["Canon", "ColumnInfo", "Dialect", "MySQLDialect", "PostgreSQLDialect", "SQLiteDialect",
+           "ValueKind", "for_engine", "for_name", "for_url", "joint_kind", "kind_of_type"]
+
+_BY_NAME: dict[str, type[Dialect]] = {
+    "mysql": MySQLDialect,
+    "mariadb": MySQLDialect,
+    "postgresql": PostgreSQLDialect,
+    "postgres": PostgreSQLDialect,
+    "sqlite": SQLiteDialect,
+}
+
+
+def for_name(name: str) -> Dialect:
+    """The dialect of a backend name (``mysql``, ``mariadb``, ``postgresql``, ``sqlite``)."""
+    try:
+        return _BY_NAME[name.lower()]()
+    except KeyError:
+        raise SyncverifyError(
+            f"unsupported database {name!r}: syncverify compares MySQL/MariaDB, PostgreSQL and SQLite"
+        ) from None
+
+
+def for_url(url: str | sa.URL) -> Dialect:
+    """The dialect of a SQLAlchemy URL such as ``postgresql+psycopg2://...``."""
+    try:
+        backend = sa.engine.make_url(url).get_backend_name()
+    except Exception as exc:
+        raise SyncverifyError(f"not a database URL: {exc.__class__.__name__}") from None
+    return for_name(backend)
+
+
+def for_engine(engine: sa.Engine | sa.Connection) -> Dialect:
+    """The dialect of an engine or connection (after its first connection, MySQL-protocol
+    engines know whether the server is MariaDB)."""
+    if engine.dialect.name in ("mysql", "mariadb"):
+        return MySQLDialect(mariadb=bool(getattr(engine.dialect, "is_mariadb", True)))
+    return for_name(engine.dialect.name)

@@ -1,0 +1,343 @@
+"""The dialect interface: how one database spells the canonical text, hashes and buckets of a row.
+
+The comparison engine builds every query from these methods and never branches on the database
+name. Equal rows must produce byte-identical canonical text on every dialect, hence the same
+MD5, the same hash slices and the same bucket. The canonical forms (DESIGN.md, "Equality across
+dialects"):
+
+========== ==================================================================================
+kind       canonical text of a non-NULL value
+========== ==================================================================================
+INT        the decimal integer: ``-42``, ``100``; booleans are ``1`` / ``0``
+DECIMAL    the exact value, trailing fractional zeros and a trailing point removed, never an
+           exponent: ``100.5`` for 100.50, ``-0.5``, ``123456789012345678901234567890``
+FLOAT      rounded to N significant digits (default 12): the N digits, ``e`` and the power of
+           ten of the first digit: ``123450000000e2`` is 123.45 (0 is ``0``)
+TIMESTAMP  ``YYYY-MM-DD HH:MM:SS`` plus ``.`` and the first P fractional digits when P > 0
+           (truncated, not rounded); time-zone-aware columns in UTC; dates get ``00:00:00``
+DATE       ``YYYY-MM-DD``
+TIME       ``HH:MM:SS``
+TEXT       the value exactly (case, trailing spaces, any Unicode) as UTF-8
+BINARY     upper-case hexadecimal of the bytes
+========== ==================================================================================
+
+A row's canonical text concatenates one field per column: NULL is ``~``; a TEXT or BINARY value
+is ``<UTF-8 byte count>:<value>``; any other value is ``<value>,``. The encoding is
+self-delimiting, so NULL, ``''`` and ``0`` stay distinct in every position and no choice of
+separator characters inside text can make two different rows collide.
+
+Hashes: ``md5(canonical text)``; two 60-bit slices of it (hex digits 1-15 and 16-30) become
+integers that are summed per bucket together with a row count (sums of wide slices: duplicates
+do not cancel as with XOR, and collisions are far rarer than with CRC32). A row's bucket at
+modulus M is the first 60-bit slice of ``md5(key canonical text)`` modulo M, so a finer modulus
+that is a multiple of a coarser one splits each coarse bucket.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+
+from syncverify.errors import IdentifierError
+
+NULL_FIELD = "~"
+INT_HASH_PRIME = 2147483647
+INT_HASH_MULTIPLIER = 48271
+_E = "'e'"                      # SQL literal between mantissa and exponent of a float
+SLICE_HEX_DIGITS = 15           # 60 bits: positive in a signed BIGINT on every dialect
+HASH_SLICES = ((1, SLICE_HEX_DIGITS), (1 + SLICE_HEX_DIGITS, SLICE_HEX_DIGITS))
+
+# Anything a quoted identifier could be escaped out of, plus control characters.
+_BAD_IDENTIFIER = re.compile(r"[`\"'\\;\x00-\x1f\x7f\[\]]")
+
+
+class ValueKind(StrEnum):
+    """How a column's values are compared (see the table in the module docstring)."""
+
+    INT = "int"
+    DECIMAL = "decimal"
+    FLOAT = "float"
+    TIMESTAMP = "timestamp"
+    DATE = "date"
+    TIME = "time"
+    TEXT = "text"
+    BINARY = "binary"
+
+    @property
+    def length_prefixed(self) -> bool:
+        return self in (ValueKind.TEXT, ValueKind.BINARY)
+
+
+def kind_of_type(sa_type: Any) -> ValueKind:
+    """Value kind of a reflected SQLAlchemy column type."""
+    if isinstance(sa_type, sa.Boolean | sa.Integer):
+        return ValueKind.INT
+    if isinstance(sa_type, sa.Float):        # before Numeric: Float subclasses it
+        return ValueKind.FLOAT
+    if isinstance(sa_type, sa.Numeric):
+        if type(sa_type).__name__.upper() in {"REAL", "DOUBLE", "DOUBLE_PRECISION", "FLOAT"}:
+            return ValueKind.FLOAT
+        return ValueKind.DECIMAL
+    if isinstance(sa_type, sa.DateTime):
+        return ValueKind.TIMESTAMP
+    if isinstance(sa_type, sa.Date):
+        return ValueKind.DATE
+    if isinstance(sa_type, sa.Time):
+        return ValueKind.TIME
+    if isinstance(sa_type, sa.LargeBinary | sa.types._Binary):
+        return ValueKind.BINARY
+    return ValueKind.TEXT
+
+
+_NUMERIC_ORDER = (ValueKind.INT, ValueKind.DECIMAL, ValueKind.FLOAT)
+
+
+def joint_kind(a: ValueKind, b: ValueKind) -> ValueKind:
+    """The kind both sides use when a column's declared types differ between the copies.
+
+    Integers and decimals compare as exact numbers, any float makes both sides floats, a date
+    against a timestamp compares as timestamps; any other mix compares as text.
+    """
+    if a == b:
+        return a
+    if a in _NUMERIC_ORDER and b in _NUMERIC_ORDER:
+        return max(a, b, key=_NUMERIC_ORDER.index)
+    if {a, b} == {ValueKind.DATE, ValueKind.TIMESTAMP}:
+        return ValueKind.TIMESTAMP
+    return ValueKind.TEXT
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """A reflected column of one side: its real name, SQLAlchemy type and value kind."""
+
+    name: str
+    sa_type: Any
+    kind: ValueKind
+    nullable: bool = True
+
+    @property
+    def is_boolean(self) -> bool:
+        return isinstance(self.sa_type, sa.Boolean)
+
+    @property
+    def timezone_aware(self) -> bool:
+        return bool(getattr(self.sa_type, "timezone", False))
+
+    @property
+    def scale(self) -> int | None:
+        return getattr(self.sa_type, "scale", None)
+
+
+@dataclass(frozen=True)
+class Canon:
+    """Options of the canonical form shared by both sides of a comparison."""
+
+    float_digits: int = 12
+    timestamp_precision: int = 0     # fractional second digits kept (0-6)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.float_digits <= 15:
+            raise ValueError("float_digits must be between 1 and 15")
+        if not 0 <= self.timestamp_precision <= 6:
+            raise ValueError("timestamp_precision must be between 0 and 6")
+
+
+class Dialect:
+    """One database's spelling of the canonical forms, hashes and session settings.
+
+    Subclasses implement the ``*_text`` value methods, :meth:`md5_hex`, :meth:`hex_to_int`,
+    :meth:`char_length` and :meth:`concat`; everything built from them (fields, row text, slices,
+    buckets) is shared so that all dialects assemble rows the same way.
+    """
+
+    name = "base"
+    identifier_quote = '"'
+
+    # -- identifiers -----------------------------------------------------------------------
+    def quote(self, identifier: str) -> str:
+        """Quote a table, schema or column name. Names are quoted everywhere, never executed;
+        a name with quote characters, backslashes, ';' or control characters is refused."""
+        if not isinstance(identifier, str) or not identifier or len(identifier) > 128:
+            raise IdentifierError(f"identifier {identifier!r} is empty or too long")
+        if _BAD_IDENTIFIER.search(identifier):
+            raise IdentifierError(f"identifier {identifier!r} contains characters that cannot be quoted safely")
+        q = self.identifier_quote
+        return f"{q}{identifier}{q}"
+
+    def table_name(self, table: str, schema: str | None = None) -> str:
+        return f"{self.quote(schema)}.{self.quote(table)}" if schema else self.quote(table)
+
+    # -- primitives ------------------------------------------------------------------------
+    def concat(self, parts: list[str]) -> str:
+        """Concatenation that yields NULL when any part is NULL."""
+        return "(" + " || ".join(parts) + ")"
+
+    def literal(self, text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    def char_length(self, expr: str) -> str:
+        return f"CHAR_LENGTH({expr})"
+
+    def byte_length(self, expr: str) -> str:
+        """Length in bytes of the UTF-8 form of a text expression."""
+        raise NotImplementedError
+
+    def int_text(self, expr: str) -> str:
+        raise NotImplementedError
+
+    def md5_hex(self, text_expr: str) -> str:
+        """Lower-case hex MD5 of the UTF-8 bytes of a text expression."""
+        raise NotImplementedError
+
+    def hex_to_int(self, hex_expr: str) -> str:
+        """Integer value of a hex string of at most 15 digits."""
+        raise NotImplementedError
+
+    def substr(self, expr: str, start: int, length: int) -> str:
+        return f"SUBSTR({expr}, {start}, {length})"
+
+    def mod(self, expr: str, modulus: int) -> str:
+        return f"({expr} % {int(modulus)})"
+
+    def sum_int(self, expr: str) -> str:
+        """SUM of integers that never overflows (the result may be text or DECIMAL)."""
+        return f"SUM({expr})"
+
+    def on_connect(self, dbapi_connection: Any) -> None:
+        """Per-connection setup (e.g. registering functions). Default: nothing."""
+
+    def session_statements(self, read_only: bool, statement_timeout_ms: int,
+                           server_version: str = "") -> list[str]:
+        """Statements run on every new connection: read-only transactions, a statement timeout."""
+        raise NotImplementedError
+
+    # -- value kinds -----------------------------------------------------------------------
+    def normalize(self, expr: str, kind: ValueKind, column: ColumnInfo, canon: Canon) -> str:
+        """Canonical text of ``expr`` (a quoted column) compared as ``kind``; NULL stays NULL."""
+        method = {
+            ValueKind.INT: self.int_canon,
+            ValueKind.DECIMAL: self.decimal_text,
+            ValueKind.FLOAT: self.float_text,
+            ValueKind.TIMESTAMP: self.timestamp_text,
+            ValueKind.DATE: self.date_text,
+            ValueKind.TIME: self.time_text,
+            ValueKind.TEXT: self.text_text,
+            ValueKind.BINARY: self.binary_text,
+        }[kind]
+        return method(expr, column, canon)
+
+    def int_canon(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        if column.is_boolean:
+            return f"(CASE WHEN {expr} THEN '1' WHEN NOT {expr} THEN '0' END)"
+        return self.int_text(expr)
+
+    def decimal_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        raise NotImplementedError
+
+    def float_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        """N significant digits as an integer mantissa and exponent, computed in IEEE doubles
+        with the C library's log10/pow and round-half-even (rint) on every dialect, so that
+        the databases and Python agree. When log10 lands one off, the mantissa is redone."""
+        n = canon.float_digits
+        x = self.to_double(expr)
+        e = f"FLOOR({self.log10(f'ABS({x})')})"
+        scale = f"{10 ** (n - 1)}.0"
+
+        def mantissa(exp: str) -> str:
+            return self.round_half_even(f"({x} / {self.power10(exp)}) * {scale}")
+
+        r0 = mantissa(e)
+
+        def text(mantissa_expr: str, exp_expr: str) -> str:
+            return self.concat([self.double_int_text(mantissa_expr), _E, self.double_int_text(exp_expr)])
+
+        return (
+            f"(CASE WHEN {x} = 0 THEN '0'"
+            f" WHEN ABS({r0}) >= {10 ** n}.0 THEN {text(self.round_half_even(f'{r0} / 10'), f'({e} + 1)')}"
+            f" WHEN ABS({r0}) < {scale} THEN {text(mantissa(f'({e} - 1)'), f'({e} - 1)')}"
+            f" ELSE {text(r0, e)} END)"
+        )
+
+    def to_double(self, expr: str) -> str:
+        raise NotImplementedError
+
+    def log10(self, expr: str) -> str:
+        return f"LOG10({expr})"
+
+    def power10(self, exp_expr: str) -> str:
+        return f"POWER(10.0, {exp_expr})"
+
+    def round_half_even(self, expr: str) -> str:
+        """Round a double to an integer, ties to even (C ``rint``)."""
+        return f"ROUND({expr})"
+
+    def double_int_text(self, expr: str) -> str:
+        """Decimal text of an integer-valued double."""
+        raise NotImplementedError
+
+    def timestamp_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        raise NotImplementedError
+
+    def date_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        raise NotImplementedError
+
+    def time_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        raise NotImplementedError
+
+    def text_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        raise NotImplementedError
+
+    def binary_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        raise NotImplementedError
+
+    # -- assembled from the primitives (identical structure on every dialect) ----------------
+    def field(self, expr: str, kind: ValueKind, column: ColumnInfo, canon: Canon) -> str:
+        """The self-delimiting field of one column (see the module docstring)."""
+        value = self.normalize(expr, kind, column, canon)
+        if kind.length_prefixed:
+            encoded = self.concat([self.int_text(self.byte_length(value)), "':'", value])
+        else:
+            encoded = self.concat([value, "','"])
+        return f"COALESCE({encoded}, '{NULL_FIELD}')"
+
+    def row_text(self, fields: list[str]) -> str:
+        return fields[0] if len(fields) == 1 else self.concat(fields)
+
+    def hex_slices(self, hex_expr: str, count: int = 2) -> list[str]:
+        """Integer expressions of the first ``count`` (1 or 2) 60-bit slices of an MD5 hex string."""
+        return [self.hex_to_int(self.substr(hex_expr, start, length)) for start, length in HASH_SLICES[:count]]
+
+    def hashing_query(self, sql: str) -> str:
+        """A query over a derived table that computes hashes, adjusted so that the database
+        computes each row's hash once. Default: unchanged."""
+        return sql
+
+    # Appended to a derived table that computes hashes, where the planner would otherwise
+    # inline it and compute the hash once per reference.
+    subquery_fence = ""
+
+    def key_hash(self, key_text_expr: str) -> str:
+        """The 60-bit integer from which buckets are taken."""
+        return self.hex_to_int(self.substr(self.md5_hex(key_text_expr), 1, SLICE_HEX_DIGITS))
+
+    def int_key_hash(self, column_expr: str) -> str:
+        """Bucket source for a single integer key: a multiplicative hash modulo the prime
+        2**31 - 1 (no overflow in 64-bit arithmetic; spreads ids that share a factor), far
+        cheaper than MD5. Same value on every dialect (``%`` truncates toward zero on all)."""
+        return f"((({column_expr} % {INT_HASH_PRIME}) * {INT_HASH_MULTIPLIER}) % {INT_HASH_PRIME})"
+
+    def bucket(self, key_hash_expr: str, modulus: int) -> str:
+        return self.mod(key_hash_expr, modulus)
+
+    def day_text(self, expr: str, column: ColumnInfo) -> str:
+        """``YYYY-MM-DD`` of a date or timestamp column (business totals per day)."""
+        return self.date_text(expr, column, Canon())
+
+    def length_sum_probe(self, text_exprs: list[str]) -> str:
+        """An expression reading every given column once (the benchmark's scan limit)."""
+        return f"SUM({self.char_length(self.concat(text_exprs))})"

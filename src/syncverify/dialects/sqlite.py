@@ -1,0 +1,190 @@
+"""SQLite (the embedded demo database): canonical forms by Python functions on the connection.
+
+SQLite has no MD5, no arbitrary-precision SUM and no fixed formatting of numbers and times, and
+its values are dynamically typed (a DECIMAL column may hold an integer, a float or text). The
+dialect therefore registers small deterministic Python functions on every connection; they
+implement the same canonical forms as the SQL of the other dialects (see ``dialects.base``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from syncverify.dialects.base import Canon, ColumnInfo, Dialect
+
+
+def md5_hex(text: str | None) -> str | None:
+    return None if text is None else hashlib.md5(str(text).encode("utf-8")).hexdigest()
+
+
+def hex_to_int(text: str | None) -> int | None:
+    return None if text is None else int(text, 16)
+
+
+def decimal_canon(value: Any) -> str | None:
+    """Exact numeric text: value only, no trailing zeros, no exponent (``100.50`` -> ``100.5``)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+    except InvalidOperation:
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    if number == 0:
+        return "0"
+    return format(number.normalize(), "f")
+
+
+def float_canon(value: Any, digits: int = 12) -> str | None:
+    """N significant digits as ``<N-digit mantissa>e<exponent>``, computed exactly as the SQL
+    of the other dialects does (C log10/pow in doubles, round half to even)."""
+    if value is None:
+        return None
+    x = float(value)
+    if x == 0:
+        return "0"
+    e = math.floor(math.log10(abs(x)))
+    scale = float(10 ** (digits - 1))
+
+    def mantissa(exp: int) -> float:
+        return float(round((x / math.pow(10.0, exp)) * scale))
+
+    r = mantissa(e)
+    if abs(r) >= 10.0 ** digits:
+        r, e = float(round(r / 10)), e + 1
+    elif abs(r) < scale:
+        r, e = mantissa(e - 1), e - 1
+    return f"{int(r)}e{e}"
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day)
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
+
+
+def timestamp_canon(value: Any, precision: int = 0) -> str | None:
+    """``YYYY-MM-DD HH:MM:SS[.f...]`` truncated to ``precision`` fractional digits."""
+    if value is None:
+        return None
+    m = _parse_time(value)
+    if m is None:
+        return str(value)
+    text = f"{m.year:04d}-{m.month:02d}-{m.day:02d} {m.hour:02d}:{m.minute:02d}:{m.second:02d}"
+    if precision > 0:
+        text += "." + f"{m.microsecond:06d}"[:precision]
+    return text
+
+
+def date_canon(value: Any) -> str | None:
+    if value is None:
+        return None
+    m = _parse_time(value)
+    return str(value) if m is None else f"{m.year:04d}-{m.month:02d}-{m.day:02d}"
+
+
+def time_canon(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.time):
+        return f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    try:
+        t = dt.time.fromisoformat(str(value).strip())
+    except ValueError:
+        return str(value)
+    return f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+
+
+class _BigSum:
+    """SUM over Python integers (SQLite's SUM overflows at 2**63); the total as text."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.seen = False
+
+    def step(self, value: Any) -> None:
+        if value is not None:
+            self.total += int(value)
+            self.seen = True
+
+    def finalize(self) -> str | None:
+        return str(self.total) if self.seen else None
+
+
+class SQLiteDialect(Dialect):
+    """SQLite through the registered ``sv_*`` functions (pysqlite connections)."""
+
+    name = "sqlite"
+
+    def on_connect(self, dbapi_connection: Any) -> None:
+        register = dbapi_connection.create_function
+        register("sv_md5", 1, md5_hex, deterministic=True)
+        register("sv_hexint", 1, hex_to_int, deterministic=True)
+        register("sv_dec", 1, decimal_canon, deterministic=True)
+        register("sv_float", 2, float_canon, deterministic=True)
+        register("sv_ts", 2, timestamp_canon, deterministic=True)
+        register("sv_date", 1, date_canon, deterministic=True)
+        register("sv_time", 1, time_canon, deterministic=True)
+        dbapi_connection.create_aggregate("sv_bigsum", 1, _BigSum)
+
+    def session_statements(self, read_only: bool, statement_timeout_ms: int,
+                           server_version: str = "") -> list[str]:
+        # SQLite has no statement timeout; it is a local file of the embedded demo.
+        return ["PRAGMA query_only = ON"] if read_only else []
+
+    def char_length(self, expr: str) -> str:
+        return f"length({expr})"
+
+    def byte_length(self, expr: str) -> str:
+        return f"length(CAST({expr} AS BLOB))"
+
+    def int_text(self, expr: str) -> str:
+        return f"CAST(CAST({expr} AS INTEGER) AS TEXT)"
+
+    def md5_hex(self, text_expr: str) -> str:
+        return f"sv_md5({text_expr})"
+
+    def hex_to_int(self, hex_expr: str) -> str:
+        return f"sv_hexint({hex_expr})"
+
+    def sum_int(self, expr: str) -> str:
+        return f"sv_bigsum({expr})"
+
+    def decimal_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        return f"sv_dec({expr})"
+
+    def float_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        return f"sv_float({expr}, {int(canon.float_digits)})"
+
+    def timestamp_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        return f"sv_ts({expr}, {int(canon.timestamp_precision)})"
+
+    def date_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        return f"sv_date({expr})"
+
+    def time_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        return f"sv_time({expr})"
+
+    def text_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        return f"CAST({expr} AS TEXT)"
+
+    def binary_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        return f"hex({expr})"
