@@ -3,6 +3,8 @@ key reconciliation against the database copy, routing applied to the decoded mes
 
 from __future__ import annotations
 
+from typing import Literal
+
 from syncverify.catalog import LinkCheck
 from syncverify.dialects import for_engine
 from syncverify.kafka import DbSide, KafkaSource, Labels, Window, check_backlog, check_keys, check_volume
@@ -42,7 +44,7 @@ def run_kafka_checks(lc: LinkCheck, ctx: CheckContext) -> list[CheckResult]:
                 window_column=lc.table.window_column, where=where, schema=db_node.schema_name)
     span = ctx.window_for(lc) or ctx.window
     window = Window(span[0], span[1], tz=BUREAU_TZ)
-    direction = "consumer" if consumer else "producer"
+    direction: Literal["consumer", "producer"] = "consumer" if consumer else "producer"
     results: list[CheckResult] = []
     if consumer and lc.link.consumer_group:
         results.append(check_backlog(source, lc.link.consumer_group, threshold=lc.link.backlog_threshold,

@@ -8,6 +8,8 @@ the backlog per partition is the end offset minus the group's committed offset, 
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from syncverify.catalog import LinkCheck
@@ -22,7 +24,7 @@ def backlog_from_tables(lc: LinkCheck, ctx: CheckContext, engine: sa.Engine) -> 
     check_id = f"{CheckKind.KAFKA_BACKLOG.value}/{lc.id}"
     group = lc.link.consumer_group
     topic = lc.source_table
-    base = dict(source_node=lc.source.id, target_node=lc.target.id, check_id=check_id)
+    base: dict[str, Any] = {"source_node": lc.source.id, "target_node": lc.target.id, "check_id": check_id}
     if not group:
         return CheckResult.not_run(CheckKind.KAFKA_BACKLOG, lc.link.id, lc.table.name,
                                    f"link {lc.link.id} names no consumer_group", **base)
@@ -32,10 +34,10 @@ def backlog_from_tables(lc: LinkCheck, ctx: CheckContext, engine: sa.Engine) -> 
         return CheckResult.not_run(CheckKind.KAFKA_BACKLOG, lc.link.id, lc.table.name,
                                    f"node {lc.source.id} keeps no {OFFSETS_TABLE} table", **base)
     with engine.connect() as conn:
-        ends = dict(conn.execute(sa.text(
+        ends: dict[Any, Any] = dict(conn.execute(sa.text(
             f"SELECT {quote('_partition')}, MAX({quote('_offset')}) + 1 FROM {quote(topic)} "
             f"GROUP BY {quote('_partition')}")).all())
-        committed = dict(conn.execute(sa.text(
+        committed: dict[Any, Any] = dict(conn.execute(sa.text(
             f"SELECT {quote('partition')}, {quote('committed_offset')} FROM {quote(OFFSETS_TABLE)} "
             f"WHERE {quote('group_id')} = :g AND {quote('topic')} = :t"), {"g": group, "t": topic}).all())
     partitions = []

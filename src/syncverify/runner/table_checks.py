@@ -10,7 +10,6 @@ from syncverify.results import CheckResult
 from syncverify.runner.checks import CheckContext
 from syncverify.runner.options import Depth
 
-
 # A Kafka topic kept as a message table (the embedded world) carries the broker's bookkeeping
 # beside the record's fields; it is not part of the replicated data.
 MESSAGE_COLUMNS = ("_partition", "_offset", "_ts")

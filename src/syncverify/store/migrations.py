@@ -56,7 +56,7 @@ def current_version(conn: sa.Connection) -> int:
 def migrate(engine: sa.Engine) -> int:
     """Bring the store to the latest version; returns the version it is at."""
     with engine.begin() as conn:
-        models.SchemaVersion.__table__.create(conn, checkfirst=True)
+        models.Base.metadata.tables[models.SchemaVersion.__tablename__].create(conn, checkfirst=True)
     for migration in MIGRATIONS:
         with engine.begin() as conn:
             if current_version(conn) >= migration.version:
