@@ -12,7 +12,6 @@ import os
 import shutil
 import tempfile
 import uuid
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,18 +33,7 @@ os.environ.update({
     "SYNCVERIFY_PROJECT": str(ROOT),
 })
 
-MARIADB_ADMIN_URL = os.environ.get("SYNCVERIFY_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
-POSTGRES_ADMIN_URL = os.environ.get("SYNCVERIFY_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def service_unavailable(what: str, reason: object) -> None:
-    """Fail under CI, skip loudly elsewhere."""
-    message = f"{what} is not reachable: {reason}"
-    if IN_CI:
-        pytest.fail(f"{message} (CI=true: a missing service is a failure)", pytrace=False)
-    warnings.warn(f"SKIPPED: {message}", stacklevel=2)
-    pytest.skip(message)
+from service_support import IN_CI, MARIADB_ADMIN_URL, POSTGRES_ADMIN_URL, service_unavailable  # noqa: E402, F401
 
 
 def _admin_engine(url: str, what: str) -> sa.Engine:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from conftest import service_unavailable
+from service_support import service_unavailable
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from conftest import MARIADB_ADMIN_URL, POSTGRES_ADMIN_URL, service_unavailable
+from service_support import MARIADB_ADMIN_URL, POSTGRES_ADMIN_URL, service_unavailable
 from syncverify.catalog import load_catalog
 from syncverify.connect.resolve import resolve_node
 from syncverify.errors import UnreachableError
