@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import os
 import sys
 import traceback
@@ -125,8 +124,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_connections)
 
     for area in AREAS:
-        if importlib.util.find_spec(area) is None:  # TODO(lead): strict once every area has landed
-            continue
         importlib.import_module(area).register(sub)
     return parser
 
