@@ -13,9 +13,6 @@ from syncverify.results import Outcome
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason="the integer-key bucket hash ((id % 2147483647) * 48271) is computed in the "
-                   "key's own type: an INTEGER key above 44,488 overflows int4 on PostgreSQL ('integer out of "
-                   "range') and the diff cannot run — owner: dialects (base.int_key_hash)")
 def test_postgres_integer_key_above_44488(postgres_url):
     with admin(postgres_url).connect() as c:
         for t in ("k_src", "k_dst"):

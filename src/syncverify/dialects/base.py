@@ -190,6 +190,11 @@ class Dialect:
     def int_text(self, expr: str) -> str:
         raise NotImplementedError
 
+    def int64(self, expr: str) -> str:
+        """An integer expression widened to 64 bits, so that arithmetic on a 32-bit key column
+        cannot overflow the column's own type."""
+        return f"CAST({expr} AS BIGINT)"
+
     def md5_hex(self, text_expr: str) -> str:
         """Lower-case hex MD5 of the UTF-8 bytes of a text expression."""
         raise NotImplementedError
@@ -329,7 +334,7 @@ class Dialect:
         """Bucket source for a single integer key: a multiplicative hash modulo the prime
         2**31 - 1 (no overflow in 64-bit arithmetic; spreads ids that share a factor), far
         cheaper than MD5. Same value on every dialect (``%`` truncates toward zero on all)."""
-        return f"((({column_expr} % {INT_HASH_PRIME}) * {INT_HASH_MULTIPLIER}) % {INT_HASH_PRIME})"
+        return f"((({self.int64(column_expr)} % {INT_HASH_PRIME}) * {INT_HASH_MULTIPLIER}) % {INT_HASH_PRIME})"
 
     def bucket(self, key_hash_expr: str, modulus: int) -> str:
         return self.mod(key_hash_expr, modulus)

@@ -31,6 +31,9 @@ class MySQLDialect(Dialect):
     def int_text(self, expr: str) -> str:
         return f"CAST({expr} AS CHAR)"
 
+    def int64(self, expr: str) -> str:
+        return f"CAST({expr} AS SIGNED)"
+
     def md5_hex(self, text_expr: str) -> str:
         return f"MD5({text_expr})"
 
