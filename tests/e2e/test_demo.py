@@ -39,3 +39,31 @@ def test_demo_cli_finds_every_fault_and_nothing_else(tmp_path: Path) -> None:
             for key in fault["keys"]:
                 assert key not in text     # taxpayer ids are masked
     assert "Traceback" not in proc.stderr
+
+
+def test_demo_report_figures_match_the_store(tmp_path: Path) -> None:
+    """The sandbox month's consistency report, figure by figure, against the demo's store
+    (recomputed independently by the report tests' helpers)."""
+    from syncverify.catalog import load_catalog
+    from syncverify.demo import run_demo
+    from syncverify.store import Store
+    from syncverify.tickets import lifecycle
+    from unit.test_report_month import expected_items, expected_rates
+
+    os.environ.setdefault("SYNCVERIFY_TICKET_SINKS", "file")
+    home, reports = tmp_path / "home", tmp_path / "reports"
+    outcome = run_demo(scale=0.05, seed=5, reports=reports, home=home)
+    assert outcome.ok
+    store = Store(f"sqlite:///{home / 'demo-results.sqlite'}")
+    catalog = load_catalog(ROOT / "checks")
+    doc = json.loads((reports / "2026-10" / "consistency.json").read_text(encoding="utf-8"))
+    assert doc["run_id"] == outcome.run_id
+    items = expected_items(store, outcome.run_id)
+    overall, per_link, per_flow = expected_rates(items, lifecycle.list_tickets(store), catalog)
+    got = {(i["link_id"], i["table"], i["source_node"]): i for i in doc["items"]}
+    assert set(got) == set(items)
+    for key, want in items.items():
+        assert {k: got[key][k] for k in want} == want, key
+    assert doc["overall"] == overall
+    assert {g["id"]: g["rate"] for g in doc["per_link"]} == per_link
+    assert {g["id"]: g["rate"] for g in doc["per_flow"]} == per_flow

@@ -65,8 +65,6 @@ def test_postgres_naive_local_month_boundary(postgres_url, sv_home, tmp_path):
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason="window bounds on a timestamptz column are read in the server session's "
-                   "time zone (UTC here), not Asia/Shanghai: the month shifts by 8 hours — owner: compare/dialects")
 def test_postgres_timestamptz_month_boundary_by_shanghai_time(postgres_url, sv_home, tmp_path):
     """The same instants written with an explicit offset (UTC): 2026-10-31 16:00:00+00 is
     2026-11-01 00:00:00 in Shanghai and belongs to November, although it is still October in UTC."""

@@ -18,7 +18,11 @@ def _commands(parser: argparse.ArgumentParser, prefix: str = "") -> list[tuple[s
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             helps = {a.dest: a.help for a in action._choices_actions}
+            seen: set[int] = set()
             for name, sub in action.choices.items():
+                if id(sub) in seen:   # an alias (synclog analyze = analyse)
+                    continue
+                seen.add(id(sub))
                 full = f"{prefix}{name}"
                 out.append((full, sub, helps.get(name) or ""))
                 out.extend(_commands(sub, full + " "))

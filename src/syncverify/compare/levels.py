@@ -51,7 +51,8 @@ def business_totals(source: TableRef, target: TableRef, spec: CompareSpec,
                     link_id: str | None = None) -> CheckResult:
     """Count and SUM of ``spec.totals`` (e.g. je, se) per day of ``spec.window_column``: a cheap
     business sign-off. ``changed_count`` is the number of days whose totals differ, the days
-    are the result's ``changed_keys`` and ``details["days"]`` holds both sides' figures."""
+    are the result's ``changed_keys``, ``details["days"]`` holds both sides' figures for those days
+    and ``details["daily"]`` the row counts of every day."""
     started = time.perf_counter()
     pair = resolve(source, target, dataclasses.replace(spec, columns=list(spec.totals)))
     result = new_result(CheckKind.TOTALS, source, target, spec, link_id)
@@ -78,7 +79,10 @@ def business_totals(source: TableRef, target: TableRef, spec: CompareSpec,
                          "target_sums": dict(zip(pair.column_names, map(str, t[1]), strict=True))})
     result.changed_count = len(days)
     result.changed_keys = [str(d["day"]) for d in days]
-    result.details = {**stats.as_dict(), "amounts": pair.column_names, "days": days,
+    # Every day's row counts on both sides (the report's daily volume chart per link).
+    daily = [{"day": day, "source_count": src.get(day, zero)[0], "target_count": tgt.get(day, zero)[0]}
+             for day in sorted(src.keys() | tgt.keys())]
+    result.details = {**stats.as_dict(), "amounts": pair.column_names, "days": days, "daily": daily,
                       "days_compared": len(src.keys() | tgt.keys()),
                       "elapsed_s": round(time.perf_counter() - started, 3)}
     return result.finish()

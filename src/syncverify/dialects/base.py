@@ -47,6 +47,10 @@ from syncverify.errors import IdentifierError
 NULL_FIELD = "~"
 INT_HASH_PRIME = 2147483647
 INT_HASH_MULTIPLIER = 48271
+# The bureau's time zone: sessions read TIMESTAMP WITH TIME ZONE (PostgreSQL) and TIMESTAMP
+# (MySQL) values, and compare month windows, in it. China has no daylight saving time.
+BUREAU_TIME_ZONE = "Asia/Shanghai"
+BUREAU_UTC_OFFSET = "+08:00"
 _E = "'e'"                      # SQL literal between mantissa and exponent of a float
 SLICE_HEX_DIGITS = 15           # 60 bits: positive in a signed BIGINT on every dialect
 HASH_SLICES = ((1, SLICE_HEX_DIGITS), (1 + SLICE_HEX_DIGITS, SLICE_HEX_DIGITS))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncverify.dialects.base import Canon, ColumnInfo, Dialect, ValueKind
+from syncverify.dialects.base import BUREAU_UTC_OFFSET, Canon, ColumnInfo, Dialect, ValueKind
 
 
 class MySQLDialect(Dialect):
@@ -42,7 +42,7 @@ class MySQLDialect(Dialect):
 
     def session_statements(self, read_only: bool, statement_timeout_ms: int,
                            server_version: str = "") -> list[str]:
-        out = ["SET NAMES utf8mb4"]
+        out = ["SET NAMES utf8mb4", f"SET time_zone = '{BUREAU_UTC_OFFSET}'"]   # TIMESTAMP columns in local time
         if read_only:
             out.append("SET SESSION TRANSACTION READ ONLY")
         if statement_timeout_ms > 0:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncverify.dialects.base import Canon, ColumnInfo, Dialect, ValueKind
+from syncverify.dialects.base import BUREAU_TIME_ZONE, Canon, ColumnInfo, Dialect, ValueKind
 
 
 class PostgreSQLDialect(Dialect):
@@ -28,7 +28,9 @@ class PostgreSQLDialect(Dialect):
 
     def session_statements(self, read_only: bool, statement_timeout_ms: int,
                            server_version: str = "") -> list[str]:
-        out = ["SET client_encoding = 'UTF8'"]
+        # Month windows and timestamps with a time zone are read in the bureau's time zone
+        # (Asia/Shanghai), whatever the server's default is.
+        out = ["SET client_encoding = 'UTF8'", f"SET TIME ZONE '{BUREAU_TIME_ZONE}'"]
         if read_only:
             out.append("SET default_transaction_read_only = on")
         if statement_timeout_ms > 0:
