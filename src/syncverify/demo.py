@@ -8,12 +8,13 @@ findings against the faults the sandbox injected (which the verifier itself neve
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import shutil
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,33 @@ class DemoOutcome:
     @property
     def ok(self) -> bool:
         return self.score.ok
+
+
+def _check_link(params: dict[str, Any], link: str) -> dict[str, Any]:
+    """One hop's checks in a worker process (the job function an Airflow task runs)."""
+    from syncverify.runner import jobs
+
+    return jobs.run_checks(params, link)
+
+
+def _run_quality(params: dict[str, Any]) -> dict[str, Any]:
+    from syncverify.runner import jobs
+
+    return jobs.run_quality(params)
+
+
+def _quality_in_parallel(params: dict[str, Any], catalog_path: str) -> dict[str, Any]:
+    """The GX suites of every node, the nodes shared between one process per core."""
+    from syncverify.catalog import load_catalog
+
+    catalog = load_catalog(catalog_path)
+    nodes = sorted({n.id for lc in catalog.link_checks() for n in (lc.source, lc.target) if not n.is_kafka})
+    workers = max(2, os.cpu_count() or 2)
+    shares = [nodes[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+        parts = list(pool.map(_run_quality, [{**params, "quality_nodes": share} for share in shares if share]))
+    return {"suites": sum(p["suites"] for p in parts), "failed": sum(p["failed"] for p in parts),
+            "failed_suites": sum(p["failed_suites"] for p in parts), "not_run": [c for p in parts for c in p["not_run"]]}
 
 
 def _say(text: str) -> None:
@@ -71,18 +99,23 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
     started = jobs.start_run(params, store=store)
     params = started["params"]
     _say(f"verifying {len(started['checks'])} link checks of {month} (run {started['run_id']}) ...")
-    landing = threading.Timer(IN_FLIGHT_LANDS_AFTER_S, land_in_flight, args=(world,))
-    landing.start()
     from syncverify.catalog import load_catalog
     links = list(dict.fromkeys(c.split("/")[0] for c in started["checks"]))
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="sv-demo") as pool:
-        list(pool.map(lambda link: jobs.run_checks(params, link, store=store), links))
+    # One process per core: the embedded SQLite world hashes rows in Python functions, which
+    # threads would serialise on the GIL. Each process opens the same store by its URL.
+    os.environ["SYNCVERIFY_STORE_URL"] = store.url
+    with ProcessPoolExecutor(max_workers=max(2, os.cpu_count() or 2), mp_context=mp.get_context("fork")) as pool:
+        futures = [pool.submit(_check_link, params, link) for link in links]   # forks before the timer thread
+        landing = threading.Timer(IN_FLIGHT_LANDS_AFTER_S, land_in_flight, args=(world,))
+        landing.start()
+        for future in futures:
+            future.result()
     landing.join()
     finished = jobs.finish_run(params, store=store)
     timings["verify"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    quality = jobs.run_quality(params, store=store)
+    quality = _quality_in_parallel(params, catalog_path)
     timings["quality"] = time.perf_counter() - t2
     t3 = time.perf_counter()
     logs = jobs.analyse_sync_logs(params, store=store)
