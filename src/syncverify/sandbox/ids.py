@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import random
 
+from syncverify.quality.credit_code import check_character
+from syncverify.quality.credit_code import is_valid_credit_code as is_valid_credit_code
+
 # GB 32100-2015: the 31-character alphabet without I, O, S, V, Z; weights 3^i mod 31.
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_CREDIT_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 # GB 11714-1997 organisation code: 8 characters (digits, capitals) + check digit.
 _ORG_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
@@ -61,24 +63,9 @@ def organisation_code(body8: str) -> str:
     return body8 + ("X" if check == 10 else "0" if check == 11 else str(check))
 
 
-def credit_check_character(first17: str) -> str:
-    """The GB 32100-2015 check character for the first 17 characters of a credit code."""
-    if len(first17) != 17:
-        raise ValueError(f"need the first 17 characters of a credit code, got {len(first17)}")
-    try:
-        total = sum(CREDIT_ALPHABET.index(ch) * w for ch, w in zip(first17, _CREDIT_WEIGHTS, strict=True))
-    except ValueError:
-        raise ValueError(f"{first17!r} has a character outside the credit-code alphabet") from None
-    return CREDIT_ALPHABET[(31 - total % 31) % 31]
+# One implementation of GB 32100-2015, shared with the quality rules that check it.
+credit_check_character = check_character
 
-
-def is_valid_credit_code(code: str) -> bool:
-    """True for an 18-character code whose characters and check character are right."""
-    if not isinstance(code, str) or len(code) != 18 or any(ch not in CREDIT_ALPHABET for ch in code):
-        return False
-    if not code[2:8].isdigit():
-        return False
-    return credit_check_character(code[:17]) == code[17]
 
 
 def make_credit_code(rng: random.Random, division: str, *, kind: str = "91") -> str:
