@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import shutil
-import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -71,8 +69,7 @@ def _say(text: str) -> None:
 
 
 def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, month: str = "2026-10",
-             reports: str | Path = "reports", home: str | Path | None = None, catalog_path: str = "checks",
-             out=sys.stdout) -> DemoOutcome:
+             reports: str | Path = "reports", home: str | Path | None = None, catalog_path: str = "checks") -> DemoOutcome:
     from syncverify.connect.resolve import dispose_engines
     from syncverify.runner import jobs
     from syncverify.sandbox import build_world, land_in_flight
@@ -145,12 +142,3 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
     return DemoOutcome(score=result, run_id=started["run_id"], reports=[Path(p) for p in written.get("files", [])],
                        seconds=timings)
 
-
-def reset_home(home: Path) -> None:
-    """Remove a previous demo's world and store (reports are kept: the index lists every month)."""
-    for name in ("world", "world-services", "demo-results.sqlite", "spool"):
-        target = home / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()

@@ -51,16 +51,6 @@ class Score:
                 f"false_positives: {len(self.false_positives)}"]
 
 
-def _quality_keys(result: CheckResult) -> set[tuple[str, ...]]:
-    keys: set[tuple[str, ...]] = set()
-    for name in ("missing_keys", "extra_keys", "changed_keys", "duplicate_keys"):
-        keys |= {norm(k) for k in getattr(result, name)}
-    for exp in result.details.get("expectations", []) if isinstance(result.details, dict) else []:
-        for k in exp.get("sample_keys", []) or []:
-            keys.add(norm(k))
-    return keys
-
-
 def score(manifest: dict[str, Any], results: Iterable[CheckResult], catalog: Catalog | None = None) -> Score:
     """``catalog`` lets a duplicated row count as explained on every check that reads the copy
     holding it (the next hop's source sees the same duplicate)."""

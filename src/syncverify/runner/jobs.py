@@ -66,9 +66,7 @@ def run_checks(params: dict[str, Any], link_id: str, table: str | None = None,
     for lc in todo:
         for result in execute(lc, context):
             record(result)
-    if summary.store_errors:
-        record.close()
-    record.spool.discard()
+    record.flush()   # a task's share of the run: the run itself is closed by finish_run
     return _short(summary.results, skipped=skipped)
 
 
@@ -191,9 +189,7 @@ def run_quality(params: dict[str, Any], store: Store | None = None) -> dict[str,
                 result.check_id = f"quality/{node_id}/{name}"
                 failed += int(result.details.get("failed") or 0)
                 record(result)
-    if summary.store_errors:
-        record.close()
-    record.spool.discard()
+    record.flush()   # a task's share of the run: the run itself is closed by finish_run
     return {"suites": len(summary.results), "failed_suites": len(summary.anomalies),
             "failed": failed, "not_run": [r.check_id for r in summary.not_run]}
 

@@ -95,8 +95,9 @@ class Recorder:
         if self.on_result is not None:
             self.on_result(result)
 
-    def close(self) -> None:
-        """Write what the store missed; fail loudly (naming the spool) if it is still down."""
+    def flush(self) -> None:
+        """Write what the store missed; fail loudly (naming the spool) if it is still down.
+        The spool is kept until every result is in the store."""
         if self.summary.store_errors:
             failed, self.summary.store_errors = len(self.summary.store_errors), []
             for result in self.spool.read():
@@ -108,13 +109,18 @@ class Recorder:
                 raise SyncverifyError(
                     f"results store failed for {failed} result(s) of run {self.run_id}; every result is kept in "
                     f"{self.spool.path} — run `syncverify run --replay-spool` when the store is back")
+        self.spool.discard()
+
+    def close(self) -> None:
+        """Flush, then close the run in the store (the last step of a run, not of one task)."""
+        self.flush()
         try:
             self.summary.status = self.store.finish_run(self.run_id, summary=self.summary.to_dict())
         except Exception as exc:
             raise SyncverifyError(
                 f"results store failed when closing run {self.run_id} ({mask_text(str(exc).splitlines()[0])}); "
-                f"every result is kept in {self.spool.path} — run `syncverify run --replay-spool`") from None
-        self.spool.discard()
+                f"results of run {self.run_id} are in the store; run `syncverify run --replay-spool` "
+                "or `--resume` to close it") from None
 
 
 def execute(lc: LinkCheck, context: CheckContext) -> list[CheckResult]:

@@ -52,8 +52,3 @@ def cut_off(window_end: datetime, grace: timedelta, now: datetime | None = None)
     """Rows newer than now - grace are still in flight: compare only up to there."""
     return min(window_end, local_now(now) - grace)
 
-
-def recent_window(hours: float, grace: timedelta, now: datetime | None = None) -> tuple[datetime, datetime]:
-    """The incremental window: the last ``hours`` up to the grace cut-off."""
-    end = local_now(now) - grace
-    return end - timedelta(hours=hours), end
