@@ -7,6 +7,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -279,13 +281,54 @@ def test_generated_incident_lines_line_up_with_their_times(month_dir: Path) -> N
     assert parsed.stats.encodings.get("gbk", 0) > 0 and parsed.stats.encodings.get("utf-8", 0) > 0
 
 
-def test_two_processes_give_the_same_analysis(month_dir: Path, analysis) -> None:
-    parallel = analyse(month_dir, MONTH, workers=2).to_dict()
+def test_two_processes_give_the_same_analysis(month_dir: Path, analysis, anomalies: list[CheckResult]) -> None:
+    # aggregation does not depend on which process read which file: everything matches,
+    # parse statistics (samples, file list) included
+    parallel = analyse(month_dir, MONTH, anomalies=anomalies, workers=2).to_dict()
     single = analysis.to_dict()
     for d in (parallel, single):
         d.pop("generated_at")
-        d["parse_stats"].pop("files")
-        d.pop("correlations")
-        for f in d["findings"]:
-            f.pop("explains")
     assert json.dumps(parallel, sort_keys=True, default=str) == json.dumps(single, sort_keys=True, default=str)
+
+
+def test_merged_partial_aggregates_equal_one_aggregate(month_dir: Path) -> None:
+    from syncverify.synclog import load_formats
+    from syncverify.synclog.aggregate import Aggregator
+    from syncverify.synclog.analysis import month_range_ms
+    from syncverify.synclog.parsers import ParseStats, iter_events
+
+    time_range = month_range_ms(MONTH)
+    files = sorted(month_dir.iterdir())
+    whole, parts = Aggregator(time_range), [Aggregator(time_range), Aggregator(time_range)]
+    for index, path in enumerate(files):
+        for batch in iter_events([path], load_formats(), ParseStats(), time_range, chunk_bytes=64 << 10):
+            whole.add(batch, index)
+            # files dealt out backwards: the later file's partial is merged first
+            parts[(len(files) - index) % 2].add(batch, index)
+    merged = Aggregator(time_range)
+    for part in parts[::-1]:
+        part.trim()
+        merged.merge(part)
+    expected, got = whole.frames(), merged.frames()
+    sort_by = {"minute": ["link", "minute"], "hour": ["link", "table", "hour"], "lag": ["link", "table", "hour", "bin"]}
+    sort_by |= {"error": ["link", "table", "code", "minute"], "restart": ["link", "minute"]}
+    for name, keys in sort_by.items():
+        assert len(expected[name]) > 0
+        left = expected[name].sort_values(keys).reset_index(drop=True)
+        right = got[name].sort_values(keys).reset_index(drop=True)
+        pd.testing.assert_frame_equal(left, right, check_dtype=False)
+
+
+def test_percentiles_from_histogram_bins() -> None:
+    from syncverify.synclog.aggregate import lag_bin_value
+    from syncverify.synclog.analysis import _percentiles
+
+    df = pd.DataFrame(
+        {"table": ["B", "A", "A", "A", "B"], "bin": [7, 3, 1, 3, 2], "count": [1, 2, 1, 1, 3]}
+    )  # A: bin 1 x1, bin 3 x3; B: bin 2 x3, bin 7 x1
+    out = _percentiles(df, "table", [0.25, 0.5, 1.0]).set_index("table")
+    assert out["samples"].to_dict() == {"A": 4, "B": 4}
+    assert out.loc["A", "q0.25"] == lag_bin_value(np.array([1]))[0]
+    assert out.loc["A", "q0.5"] == lag_bin_value(np.array([3]))[0]
+    assert out.loc["B", "q0.5"] == lag_bin_value(np.array([2]))[0]
+    assert out.loc["B", "q1.0"] == lag_bin_value(np.array([7]))[0]

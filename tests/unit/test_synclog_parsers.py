@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -202,9 +202,7 @@ def test_timestamp_parsing_matches_python(values: list[datetime]) -> None:
     a = bs.padded(buf)
     starts = np.array([sum(len(t) + 1 for t in texts[:k]) for k in range(len(texts))])
     ms, ok, width = bs.parse_times(a, starts, np.full(len(texts), 23))
-    expected = [
-        int((v.replace(microsecond=v.microsecond // 1000 * 1000) - datetime(1970, 1, 1)).total_seconds() * 1000)
-        for v in values
-    ]
+    # integer arithmetic: total_seconds() * 1000 loses the last millisecond to float rounding
+    expected = [(v - datetime(1970, 1, 1)) // timedelta(milliseconds=1) for v in values]
     assert ok.all() and width.tolist() == [23] * len(values)
     assert ms.tolist() == expected

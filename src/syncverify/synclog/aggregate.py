@@ -1,8 +1,19 @@
 """Incremental aggregation of event batches into a few small tables.
 
-The analysis never holds the events: each batch is grouped (Arrow hash aggregation) into
-per-minute, per-hour and per-error-class partial tables, which are merged again whenever they
-grow. Their size depends on links x tables x minutes of the month, not on the size of the logs.
+The analysis never holds the events. Each batch is folded, with numpy scatter operations
+(``np.add.at`` / ``np.maximum.at``) on small integer ids, into:
+
+* per link and minute of the month: a dense array (links x minutes) per figure;
+* per link-table and hour: a dense array (link-tables x hours) per figure;
+* the latency histogram per link-table, hour and bin: sparse (sorted keys and counts, merged
+  again whenever the parts outgrow twice the merged size);
+* per error code (link, table, code, minute) and per restart (link, minute): dictionaries, as
+  these lines are rare.
+
+Their size depends on links x tables x minutes of the month, not on the size of the logs, and
+every aggregation is order-independent (sums, maxima, minima, and "first message" decided by the
+line's position in the input), so partial aggregates of parallel workers merge into exactly
+what one process would compute.
 
 Latency percentiles come from log-spaced histogram bins (``LAG_BINS_PER_E`` bins per factor e,
 so a percentile is exact to within about 2 %); the maximum is exact.
@@ -22,252 +33,469 @@ from syncverify.synclog.parsers import KIND_APPLY, KIND_ERROR, KIND_RESTART, KIN
 LAG_BINS_PER_E = 50
 COMPACT_ROWS = 100_000
 
-# (output column, input column, aggregation, how partial results combine)
-_MINUTE_AGGS = [
-    ("applies", "is_apply", "sum", "sum"),
-    ("rows", "rows", "sum", "sum"),
-    ("errors", "is_error", "sum", "sum"),
-    ("restarts", "is_restart", "sum", "sum"),
-    ("statuses", "is_status", "sum", "sum"),
-    ("retries", "has_retry", "sum", "sum"),
-    ("retry_max", "retry", "max", "max"),
-    ("backlog_max", "backlog", "max", "max"),
-    ("backlog_last", "backlog", "last", "last"),
-    ("lag_max", "lag_ms", "max", "max"),
-]
-_HIST_AGGS = [
-    ("count", "is_lag", "sum", "sum"),
-    ("applies", "is_apply", "sum", "sum"),
-    ("ins", "ins", "sum", "sum"),
-    ("upd", "upd", "sum", "sum"),
-    ("del", "del", "sum", "sum"),
-    ("batch", "batch", "sum", "sum"),
-    ("errors", "is_error", "sum", "sum"),
-]
-_ERROR_AGGS = [
-    ("count", "one", "sum", "sum"),
-    ("batch", "batch", "sum", "sum"),
-    ("retries", "has_retry", "sum", "sum"),
-    ("retry_max", "retry", "max", "max"),
-    ("first_ts", "ts_ms", "min", "min"),
-    ("last_ts", "ts_ms", "max", "max"),
-    ("msg", "msg", "first", "first"),
-]
+_NO_BIN = 2047  # histogram bin of rows without a latency (errors)
+_BIN_BITS = 11
+_NONE = np.iinfo(np.int64).min  # "no value" in the max / min arrays (a log value is never it)
+
+# per link and minute: summed counts, then maxima (null when no line of the minute has a value)
+_MINUTE_SUMS = ("events", "applies", "rows", "errors", "restarts", "statuses")
+_MINUTE_MAXES = ("backlog_max", "lag_max")
+# per link-table and hour, over apply and error lines
+_HOUR_SUMS = ("applies", "ins", "upd", "del", "batch", "errors")
+
+# Order = (file index, batch number, row in batch): where a line is in the input. The first
+# message of a group is the one with the smallest order, whichever worker read it.
+Order = tuple[int, int, int]
+
+
+def _numpy(column: pa.ChunkedArray | pa.Array, fill: int | None = None) -> np.ndarray:
+    """An Arrow column as numpy (nulls replaced by ``fill``)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    if fill is not None and column.null_count:
+        column = pc.fill_null(column, fill)
+    return column.to_numpy(zero_copy_only=False)
+
+
+class _Dense:
+    """Figures per (row id, time slot), rows added as ids appear: sums and maxima."""
+
+    def __init__(self, width: int, sums: tuple[str, ...], maxes: tuple[str, ...] = ()) -> None:
+        self.width = width
+        self.rows = 0
+        self.sums = {name: np.zeros((0, width), dtype=np.int64) for name in sums}
+        self.maxes = {name: np.full((0, width), _NONE, dtype=np.int64) for name in maxes}
+
+    def grow(self, rows: int) -> None:
+        if rows <= self.rows:
+            return
+        capacity = len(next(iter(self.sums.values())))
+        if rows > capacity:
+            extra = max(rows, 2 * capacity, 8) - capacity
+            for name, arr in self.sums.items():
+                self.sums[name] = np.vstack([arr, np.zeros((extra, self.width), dtype=np.int64)])
+            for name, arr in self.maxes.items():
+                self.maxes[name] = np.vstack([arr, np.full((extra, self.width), _NONE, dtype=np.int64)])
+        self.rows = rows
+
+    def trim(self) -> None:
+        """Drop the spare rows (before sending the arrays to another process)."""
+        for table in (self.sums, self.maxes):
+            for name, arr in table.items():
+                table[name] = arr[: self.rows].copy()
+
+    def add(self, flat: np.ndarray, sums: dict[str, np.ndarray], maxes: dict[str, np.ndarray]) -> None:
+        """Scatter values at flat indices ``row * width + slot``."""
+        for name, values in sums.items():
+            np.add.at(self.sums[name].reshape(-1), flat, values)
+        for name, values in maxes.items():
+            np.maximum.at(self.maxes[name].reshape(-1), flat, values)
+
+    def merge(self, other: _Dense, remap: np.ndarray) -> None:
+        """Add ``other``'s rows into rows ``remap[row]`` of this one."""
+        if other.rows == 0:
+            return
+        self.grow(int(remap.max()) + 1)
+        for name, arr in other.sums.items():
+            np.add.at(self.sums[name], remap, arr[: other.rows])
+        for name, arr in other.maxes.items():
+            np.maximum.at(self.maxes[name], remap, arr[: other.rows])
 
 
 @dataclass
-class _Partial:
-    keys: list[str]
-    aggs: list[tuple[str, str, str, str]]
-    parts: list[pa.Table] = field(default_factory=list)
-    rows: int = 0
-    compacted_rows: int = 0
+class _SparseCounts:
+    """Counts per int64 key, kept as sorted (keys, counts) and merged as the parts grow."""
 
-    def add(self, table: pa.Table) -> None:
-        if table.num_rows == 0:
+    keys: list[np.ndarray] = field(default_factory=list)
+    counts: list[np.ndarray] = field(default_factory=list)
+    pending: int = 0
+    compacted: int = 0
+
+    def add(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        if len(keys) == 0:
             return
-        grouped = table.group_by(self.keys, use_threads=False).aggregate([(src, fn) for _, src, fn, _ in self.aggs])
-        renamed = {f"{src}_{fn}": out for out, src, fn, _ in self.aggs}
-        grouped = grouped.rename_columns([renamed.get(c, c) for c in grouped.column_names])
-        self.parts.append(grouped)
-        self.rows += grouped.num_rows
-        # merge when the partial tables outgrow twice the merged size: memory stays bounded by the
-        # number of distinct keys, and each row is re-merged only a few times
-        if self.rows > max(COMPACT_ROWS, 2 * self.compacted_rows) and len(self.parts) > 1:
+        self.keys.append(keys)
+        self.counts.append(counts)
+        self.pending += len(keys)
+        # merge when the parts outgrow twice the merged size: memory stays bounded by the number
+        # of distinct keys, and each key is re-merged only a few times
+        if self.pending > max(COMPACT_ROWS, 2 * self.compacted):
             self.compact()
 
-    def compact(self) -> None:
-        if len(self.parts) <= 1:
-            return
-        merged = pa.concat_tables(self.parts, promote_options="permissive")
-        combined = merged.group_by(self.keys, use_threads=False).aggregate([(out, comb) for out, _, _, comb in self.aggs])
-        renamed = {f"{out}_{comb}": out for out, _, _, comb in self.aggs}
-        combined = combined.rename_columns([renamed.get(c, c) for c in combined.column_names])
-        self.parts = [combined]
-        self.rows = self.compacted_rows = combined.num_rows
-
-    def frame(self) -> pd.DataFrame:
-        self.compact()
-        if not self.parts:
-            return pd.DataFrame(columns=[*self.keys, *(out for out, *_ in self.aggs)])
-        return self.parts[0].to_pandas()
+    def compact(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self.keys:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        if len(self.keys) > 1:
+            keys, inverse = np.unique(np.concatenate(self.keys), return_inverse=True)
+            counts = np.bincount(inverse, weights=np.concatenate(self.counts), minlength=len(keys))
+            self.keys, self.counts = [keys], [counts.astype(np.int64)]
+        self.pending = self.compacted = len(self.keys[0])
+        return self.keys[0], self.counts[0]
 
 
-_NO_BIN = 2047  # histogram bin of rows without a latency (errors)
-_TABLE_BITS = 20  # link and table ids share one int64 key: link << 20 | table
+@dataclass
+class _Group:
+    """One error (or restart) group: counts, extremes and its first message."""
+
+    count: int = 0
+    batch: int = 0
+    retries: int = 0
+    retry_max: int = _NONE
+    first_ts: int = np.iinfo(np.int64).max
+    last_ts: int = _NONE
+    msg_order: Order | None = None
+    msg: bytes | None = None
+
+    def fold(self, other: _Group) -> None:
+        self.count += other.count
+        self.batch += other.batch
+        self.retries += other.retries
+        self.retry_max = max(self.retry_max, other.retry_max)
+        self.first_ts = min(self.first_ts, other.first_ts)
+        self.last_ts = max(self.last_ts, other.last_ts)
+        if other.msg_order is not None and (self.msg_order is None or other.msg_order < self.msg_order):
+            self.msg_order, self.msg = other.msg_order, other.msg
 
 
-class Aggregator:
-    """Feeds on event batches; :meth:`frames` gives the merged tables (pandas, decoded text).
+@dataclass
+class _Batch:
+    """The numpy columns of one event batch that the aggregation reads (nulls: 0 in the counts,
+    ``_NONE`` in the others)."""
 
-    Links and tables get small integer ids (kept across batches), so the busy group-bys run on
-    fixed-width integer keys instead of text.
-    """
+    kind: np.ndarray
+    ts: np.ndarray  # ms
+    minute: np.ndarray  # minute of the month
+    ins: np.ndarray
+    upd: np.ndarray
+    dele: np.ndarray
+    batch: np.ndarray
+    lag: np.ndarray
+    backlog: np.ndarray
+    retry: np.ndarray
+
+    @classmethod
+    def of(cls, events: pa.Table, m0: int) -> _Batch:
+        ts = _numpy(events.column("ts").cast(pa.int64()))
+        ins, upd, dele, batch = (_numpy(events.column(c), 0) for c in ("ins", "upd", "del", "batch"))
+        return cls(
+            kind=_numpy(events.column("kind")),
+            ts=ts,
+            minute=ts // 60_000 - m0,
+            ins=ins,
+            upd=upd,
+            dele=dele,
+            batch=batch,
+            lag=_numpy(events.column("lag_ms"), _NONE),
+            backlog=_numpy(events.column("backlog"), _NONE),
+            retry=_numpy(events.column("retry"), _NONE),
+        )
+
+
+def _first_messages(
+    events: pa.Table, keys: np.ndarray, rows: np.ndarray, order: tuple[int, int]
+) -> dict[int, tuple[Order, bytes]]:
+    """Per key (``keys`` of the ``rows``), the first non-null message and where it is."""
+    msg = events.column("msg")
+    if msg.null_count == len(msg):
+        return {}
+    valid = _numpy(pc.is_valid(msg))[rows]
+    uniq, first, _ = _group_rows(keys[valid])
+    at = rows[valid][first]
+    texts = msg.take(pa.array(at)).to_pylist()
+    return {int(k): ((*order, int(r)), t) for k, r, t in zip(uniq.tolist(), at.tolist(), texts, strict=True)}
+
+
+def _group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct keys, the first row of each and each row's group."""
+    uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return uniq, first, inverse.reshape(-1)
+
+
+class _Names:
+    """Small integer ids for text values (links, tables or error codes), kept across batches."""
 
     def __init__(self) -> None:
-        self.minute = _Partial(["lid", "minute"], _MINUTE_AGGS)
-        self.hist = _Partial(["lt", "hb"], _HIST_AGGS)
-        self.error = _Partial(["link", "table", "code", "minute"], _ERROR_AGGS)
-        self.restart = _Partial(["link", "minute"], [("count", "one", "sum", "sum"), ("msg", "msg", "first", "first")])
-        self.names: list[bytes | None] = []
+        self.values: list[bytes | None] = []
         self._ids: dict[bytes | None, int] = {}
 
-    def _id(self, value: bytes | None) -> int:
+    def id(self, value: bytes | None) -> int:
         found = self._ids.get(value)
         if found is None:
-            found = self._ids[value] = len(self.names)
-            self.names.append(value)
+            found = self._ids[value] = len(self.values)
+            self.values.append(value)
         return found
 
-    def _global_ids(self, column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    def encode(self, column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """(per-row code into the column's distinct values, id of each code); a batch holds few
+        distinct values, so only those go through the dictionary."""
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
         encoded = pc.dictionary_encode(column)
         values = encoded.dictionary.to_pylist()
-        mapping = np.array([self._id(v) for v in values] + [self._id(None)], dtype=np.int64)
-        return mapping[np.asarray(pc.fill_null(encoded.indices, len(values)), dtype=np.int64)]
+        ids = np.array([self.id(v) for v in values] + [self.id(None)], dtype=np.int64)
+        return _numpy(encoded.indices, len(values)).astype(np.int64), ids
 
-    def add(self, events: pa.Table) -> None:
+    def remap(self, other: _Names) -> np.ndarray:
+        """This one's id of each of ``other``'s ids."""
+        return np.array([self.id(v) for v in other.values] or [0], dtype=np.int64)
+
+    def decoded(self) -> np.ndarray:
+        return np.array([decode_text(v) if v is not None else None for v in self.values] or [None], dtype=object)
+
+
+class Aggregator:
+    """Feeds on event batches of one month; :meth:`frames` gives the merged tables (pandas,
+    decoded text). Link, table and error-code texts get small integer ids (kept across batches),
+    so every aggregation runs on fixed-width integers instead of text."""
+
+    def __init__(self, time_range: tuple[int, int]) -> None:
+        self.m0 = time_range[0] // 60_000
+        self.n_minutes = max(1, -(-time_range[1] // 60_000) - self.m0)
+        self.h0 = time_range[0] // 3_600_000
+        self.n_hours = max(1, -(-time_range[1] // 3_600_000) - self.h0)
+        self.links, self.tables, self.codes = _Names(), _Names(), _Names()
+        self.pairs: list[tuple[int, int]] = []  # link-table id -> (link id, table id)
+        self._pair_ids: dict[tuple[int, int], int] = {}
+        self.minute = _Dense(self.n_minutes, _MINUTE_SUMS, _MINUTE_MAXES)  # rows: link ids
+        self.hour = _Dense(self.n_hours, _HOUR_SUMS)  # rows: link-table ids
+        self.lag = _SparseCounts()  # key: (link-table id * hours + hour) << 11 | bin
+        self.errors: dict[tuple[int, int, int, int], _Group] = {}  # (link, table, code, minute)
+        self.restarts: dict[tuple[int, int], _Group] = {}  # (link, minute)
+        self._batches = 0
+
+    # -- ids ---------------------------------------------------------------------------------
+
+    def _pair(self, lid: int, tid: int) -> int:
+        found = self._pair_ids.get((lid, tid))
+        if found is None:
+            found = self._pair_ids[(lid, tid)] = len(self.pairs)
+            self.pairs.append((lid, tid))
+        return found
+
+    def _pair_ids_of(
+        self, link: tuple[np.ndarray, np.ndarray], table: tuple[np.ndarray, np.ndarray], rows: np.ndarray
+    ) -> np.ndarray:
+        """Link-table id of each of ``rows``, from the batch-local codes (few distinct pairs)."""
+        (lc, lids), (tc, tids) = link, table
+        local = lc[rows] * len(tids) + tc[rows]
+        present = np.flatnonzero(np.bincount(local, minlength=len(lids) * len(tids)))
+        mapping = np.zeros(len(lids) * len(tids), dtype=np.int64)
+        for p in present.tolist():
+            mapping[p] = self._pair(int(lids[p // len(tids)]), int(tids[p % len(tids)]))
+        return mapping[local]
+
+    # -- adding batches ----------------------------------------------------------------------
+
+    def add(self, events: pa.Table, file_index: int = 0) -> None:
+        """Fold one event batch; ``file_index`` (position of its file in the input) orders the
+        batches of parallel workers so that "first message" is the same whoever reads it."""
+        self._batches += 1
         if events.num_rows == 0:
             return
-        kind = events.column("kind")
-        ts_ms = events.column("ts").cast(pa.int64())
-        minute = pc.divide(ts_ms, 60_000)
-        is_apply = pc.cast(pc.equal(kind, KIND_APPLY), pa.int64())
-        is_error = pc.cast(pc.equal(kind, KIND_ERROR), pa.int64())
-        is_restart = pc.cast(pc.equal(kind, KIND_RESTART), pa.int64())
-        is_status = pc.cast(pc.equal(kind, KIND_STATUS), pa.int64())
-        ins, upd, dele = (pc.fill_null(events.column(c), 0) for c in ("ins", "upd", "del"))
-        rows = pc.multiply(pc.add(pc.add(ins, upd), dele), is_apply)
-        retry = events.column("retry")
-        has_retry = pc.cast(pc.fill_null(pc.greater(retry, 0), False), pa.int64())
-        lag = events.column("lag_ms")
-        n = events.num_rows
-        lid = self._global_ids(events.column("link"))
-        tid = self._global_ids(pc.fill_null(events.column("table"), b""))
-        self.minute.add(
-            pa.table(
-                {
-                    "lid": lid,
-                    "minute": minute,
-                    "is_apply": is_apply,
-                    "rows": rows,
-                    "is_error": is_error,
-                    "is_restart": is_restart,
-                    "is_status": is_status,
-                    "has_retry": has_retry,
-                    "retry": retry,
-                    "backlog": events.column("backlog"),
-                    "lag_ms": lag,
-                }
+        b = _Batch.of(events, self.m0)
+        link = self.links.encode(events.column("link"))
+        lid = link[1][link[0]]
+        self._add_minutes(b, lid)
+        useful = np.flatnonzero((b.kind == KIND_APPLY) | (b.kind == KIND_ERROR))
+        if len(useful):
+            table = self.tables.encode(pc.fill_null(events.column("table"), b""))
+            self._add_hours(b, useful, self._pair_ids_of(link, table, useful))
+        order = (file_index, self._batches)
+        errors = np.flatnonzero(b.kind == KIND_ERROR)
+        if len(errors):
+            self._add_errors(events, b, lid, errors, order)
+        restarts = np.flatnonzero(b.kind == KIND_RESTART)
+        if len(restarts):
+            self._add_restarts(events, lid[restarts], b.minute[restarts], restarts, order)
+
+    def _add_minutes(self, b: _Batch, lid: np.ndarray) -> None:
+        self.minute.grow(len(self.links.values))
+        apply = b.kind == KIND_APPLY
+        sums = {
+            "events": np.ones(len(lid), dtype=np.int64),
+            "applies": apply.astype(np.int64),
+            "rows": np.where(apply, b.ins + b.upd + b.dele, 0),
+            "errors": (b.kind == KIND_ERROR).astype(np.int64),
+            "restarts": (b.kind == KIND_RESTART).astype(np.int64),
+            "statuses": (b.kind == KIND_STATUS).astype(np.int64),
+        }
+        self.minute.add(lid * self.n_minutes + b.minute, sums, {"backlog_max": b.backlog, "lag_max": b.lag})
+
+    def _add_hours(self, b: _Batch, rows: np.ndarray, lt: np.ndarray) -> None:
+        """Progress and errors per link-table and hour (apply and error lines ``rows``), and
+        the latency histogram."""
+        self.hour.grow(len(self.pairs))
+        hour = b.ts[rows] // 3_600_000 - self.h0
+        apply = b.kind[rows] == KIND_APPLY
+        sums = {
+            "applies": apply.astype(np.int64),
+            "ins": np.where(apply, b.ins[rows], 0),
+            "upd": np.where(apply, b.upd[rows], 0),
+            "del": np.where(apply, b.dele[rows], 0),
+            "batch": np.where(apply, b.batch[rows], 0),
+            "errors": (~apply).astype(np.int64),
+        }
+        self.hour.add(lt * self.n_hours + hour, sums, {})
+        lag = b.lag[rows]
+        has_lag = apply & (lag >= 0)
+        if has_lag.any():
+            bins = np.minimum(np.floor(np.log1p(lag[has_lag]) * LAG_BINS_PER_E), _NO_BIN - 1).astype(np.int64)
+            keys = ((lt[has_lag] * self.n_hours + hour[has_lag]) << _BIN_BITS) | bins
+            uniq, counts = np.unique(keys, return_counts=True)
+            self.lag.add(uniq, counts.astype(np.int64))
+
+    def _add_errors(self, events: pa.Table, b: _Batch, lid: np.ndarray, rows: np.ndarray, order: tuple[int, int]) -> None:
+        sub = events.take(pa.array(rows))
+        table = self.tables.encode(pc.fill_null(sub.column("table"), b""))
+        code = self.codes.encode(pc.fill_null(sub.column("code"), b"UNKNOWN"))
+        lid, tid, cid, minute = lid[rows], table[1][table[0]], code[1][code[0]], b.minute[rows]
+        # one int64 key per group: link, table and code ids (< 2**23 each), minute of the month
+        keys = (((lid << 23 | tid) << 23 | cid) << 17) | minute
+        uniq, first, inverse = _group_rows(keys)
+        n = len(uniq)
+        retry, ts = b.retry[rows], b.ts[rows]
+        retry_max = np.full(n, _NONE, dtype=np.int64)
+        np.maximum.at(retry_max, inverse, retry)
+        first_ts = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first_ts, inverse, ts)
+        last_ts = np.full(n, _NONE, dtype=np.int64)
+        np.maximum.at(last_ts, inverse, ts)
+        count = np.bincount(inverse, minlength=n)
+        batches = np.bincount(inverse, weights=b.batch[rows], minlength=n)
+        retries = np.bincount(inverse, weights=retry > 0, minlength=n)
+        messages = _first_messages(sub, keys, np.arange(len(rows)), order)
+        for g, (key, r) in enumerate(zip(uniq.tolist(), first.tolist(), strict=True)):
+            group = _Group(
+                int(count[g]), int(batches[g]), int(retries[g]), int(retry_max[g]), int(first_ts[g]), int(last_ts[g])
             )
-        )
-        # per link, table, hour and latency bin: progress, errors and the latency histogram at once
-        kind_np = np.asarray(kind.combine_chunks() if isinstance(kind, pa.ChunkedArray) else kind)
-        useful = (kind_np == KIND_APPLY) | (kind_np == KIND_ERROR)
-        lag_np = np.asarray(pc.fill_null(lag, -1), dtype=np.int64)
-        has_lag = (kind_np == KIND_APPLY) & (lag_np >= 0)
-        bins = np.where(
-            has_lag,
-            np.minimum(np.floor(np.log1p(np.maximum(lag_np, 0)) * LAG_BINS_PER_E), _NO_BIN - 1),
-            _NO_BIN,
-        ).astype(np.int64)
-        hour = np.asarray(ts_ms, dtype=np.int64) // 3_600_000
-        self.hist.add(
-            pa.table(
-                {
-                    "lt": (lid << _TABLE_BITS) | tid,
-                    "hb": (hour << 11) | bins,
-                    "is_lag": has_lag.astype(np.int64),
-                    "is_apply": is_apply,
-                    "is_error": is_error,
-                    "ins": pc.multiply(ins, is_apply),
-                    "upd": pc.multiply(upd, is_apply),
-                    "del": pc.multiply(dele, is_apply),
-                    "batch": pc.multiply(pc.fill_null(events.column("batch"), 0), is_apply),
-                }
-            ).filter(pa.array(useful))
-        )
-        link = events.column("link")
-        table = pc.fill_null(events.column("table"), b"")
-        errors = pc.equal(kind, KIND_ERROR)
-        if pc.any(errors).as_py():
-            self.error.add(
-                pa.table(
-                    {
-                        "link": link,
-                        "table": table,
-                        "code": pc.fill_null(events.column("code"), b"UNKNOWN"),
-                        "minute": minute,
-                        "one": pa.repeat(1, n).cast(pa.int64()),
-                        "batch": pc.fill_null(events.column("batch"), 0),
-                        "has_retry": has_retry,
-                        "retry": retry,
-                        "ts_ms": ts_ms,
-                        "msg": events.column("msg"),
-                    }
-                ).filter(errors)
-            )
-        restarts = pc.equal(kind, KIND_RESTART)
-        if pc.any(restarts).as_py():
-            self.restart.add(
-                pa.table(
-                    {
-                        "link": link,
-                        "minute": minute,
-                        "one": pa.repeat(1, n).cast(pa.int64()),
-                        "msg": events.column("msg"),
-                    }
-                ).filter(restarts)
-            )
+            group.msg_order, group.msg = messages.get(key, (None, None))
+            name = (int(lid[r]), int(tid[r]), int(cid[r]), int(minute[r]))
+            self.errors.setdefault(name, _Group()).fold(group)
+
+    def _add_restarts(
+        self, events: pa.Table, lid: np.ndarray, minute: np.ndarray, rows: np.ndarray, order: tuple[int, int]
+    ) -> None:
+        keys = (lid << 17) | minute
+        uniq, _, inverse = _group_rows(keys)
+        count = np.bincount(inverse, minlength=len(uniq))
+        messages = _first_messages(events, keys, rows, order)
+        for g, key in enumerate(uniq.tolist()):
+            group = _Group(count=int(count[g]))
+            group.msg_order, group.msg = messages.get(key, (None, None))
+            self.restarts.setdefault((key >> 17, key & 0x1FFFF), _Group()).fold(group)
+
+    def trim(self) -> None:
+        self.minute.trim()
+        self.hour.trim()
+        self.lag.compact()
+
+    # -- merging -----------------------------------------------------------------------------
 
     def merge(self, other: Aggregator) -> None:
-        """Fold another aggregator's partial tables into this one (parallel workers); its link
-        and table ids are translated into this one's."""
-        remap = np.array([self._id(v) for v in other.names] or [0], dtype=np.int64)
-        for name in ("minute", "hist", "error", "restart"):
-            mine, theirs = getattr(self, name), getattr(other, name)
-            theirs.compact()
-            for part in theirs.parts:
-                if name == "minute":
-                    lid = remap[np.asarray(part.column("lid"), dtype=np.int64)]
-                    part = part.set_column(part.schema.get_field_index("lid"), "lid", pa.array(lid))
-                elif name == "hist":
-                    lt = np.asarray(part.column("lt"), dtype=np.int64)
-                    mask = (1 << _TABLE_BITS) - 1
-                    lt = (remap[lt >> _TABLE_BITS] << _TABLE_BITS) | remap[lt & mask]
-                    part = part.set_column(part.schema.get_field_index("lt"), "lt", pa.array(lt))
-                mine.parts.append(part)
-                mine.rows += part.num_rows
-            mine.compact()
+        """Fold another aggregator of the same month (a parallel worker's) into this one; its
+        text and link-table ids are translated into this one's."""
+        links, tables, codes = self.links.remap(other.links), self.tables.remap(other.tables), self.codes.remap(other.codes)
+        pair_remap = np.array(
+            [self._pair(int(links[lid]), int(tables[tid])) for lid, tid in other.pairs] or [0], dtype=np.int64
+        )
+        self.minute.merge(other.minute, links[: other.minute.rows])
+        self.hour.merge(other.hour, pair_remap[: other.hour.rows])
+        keys, counts = other.lag.compact()
+        if len(keys):
+            bins = keys & ((1 << _BIN_BITS) - 1)
+            slot = keys >> _BIN_BITS
+            keys = ((pair_remap[slot // other.n_hours] * self.n_hours + slot % other.n_hours) << _BIN_BITS) | bins
+            order = np.argsort(keys)
+            self.lag.add(keys[order], counts[order])
+        for (lid, tid, cid, minute), group in other.errors.items():
+            key = (int(links[lid]), int(tables[tid]), int(codes[cid]), minute)
+            self.errors.setdefault(key, _Group()).fold(group)
+        for (lid, minute), group in other.restarts.items():
+            self.restarts.setdefault((int(links[lid]), minute), _Group()).fold(group)
+
+    # -- output ------------------------------------------------------------------------------
+
+    def _minute_frame(self, links: np.ndarray) -> pd.DataFrame:
+        d = self.minute
+        rows, slots = np.nonzero(d.sums["events"][: d.rows]) if d.rows else (np.zeros(0, np.int64),) * 2
+        frame = pd.DataFrame({"link": links[rows] if len(rows) else [], "minute": slots + self.m0})
+        for name in _MINUTE_SUMS[1:]:
+            frame[name] = d.sums[name][rows, slots]
+        for name in _MINUTE_MAXES:
+            values = d.maxes[name][rows, slots]
+            # like an Arrow max over nulls: no value -> NaN (float), all present -> int64
+            frame[name] = np.where(values == _NONE, np.nan, values) if (values == _NONE).any() else values
+        return frame
+
+    def _hour_frames(self, links: np.ndarray, tables: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+        d = self.hour
+        pairs = np.array(self.pairs or [(0, 0)], dtype=np.int64).reshape(-1, 2)
+        present = d.sums["applies"][: d.rows] + d.sums["errors"][: d.rows]
+        rows, slots = np.nonzero(present) if d.rows else (np.zeros(0, np.int64),) * 2
+        hour = pd.DataFrame(
+            {
+                "link": links[pairs[rows, 0]] if len(rows) else [],
+                "table": tables[pairs[rows, 1]] if len(rows) else [],
+                "hour": slots + self.h0,
+            }
+        )
+        for name in _HOUR_SUMS:
+            hour[name] = d.sums[name][rows, slots]
+        keys, counts = self.lag.compact()
+        slot = keys >> _BIN_BITS
+        pair = slot // self.n_hours
+        lag = pd.DataFrame(
+            {
+                "link": links[pairs[pair, 0]] if len(keys) else [],
+                "table": tables[pairs[pair, 1]] if len(keys) else [],
+                "hour": slot % self.n_hours + self.h0,
+                "bin": keys & ((1 << _BIN_BITS) - 1),
+                "count": counts,
+            }
+        )
+        return hour, lag
+
+    def _error_frame(self, links: np.ndarray, tables: np.ndarray, codes: np.ndarray) -> pd.DataFrame:
+        columns = ["link", "table", "code", "minute", "count", "batch", "retries", "retry_max", "first_ts", "last_ts", "msg"]
+        rows = []
+        for (lid, tid, cid, minute), g in sorted(self.errors.items()):
+            retry_max = np.nan if g.retry_max == _NONE else g.retry_max
+            msg = decode_text(g.msg) if g.msg is not None else None
+            rows.append(
+                (
+                    links[lid],
+                    tables[tid],
+                    codes[cid],
+                    minute + self.m0,
+                    g.count,
+                    g.batch,
+                    g.retries,
+                    retry_max,
+                    g.first_ts,
+                    g.last_ts,
+                    msg,
+                )
+            )
+        return pd.DataFrame(rows, columns=columns)
+
+    def _restart_frame(self, links: np.ndarray) -> pd.DataFrame:
+        rows = [
+            (links[lid], minute + self.m0, g.count, decode_text(g.msg) if g.msg is not None else None)
+            for (lid, minute), g in sorted(self.restarts.items())
+        ]
+        return pd.DataFrame(rows, columns=["link", "minute", "count", "msg"])
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """minute, hour, lag, error and restart tables with decoded link, table, code and msg."""
-        names = np.array([decode_text(v) if v is not None else None for v in self.names] or [None], dtype=object)
-        minute = self.minute.frame()
-        minute.insert(0, "link", names[minute.pop("lid").to_numpy(dtype=np.int64)] if len(minute) else [])
-        hist = self.hist.frame()
-        lt = hist.pop("lt").to_numpy(dtype=np.int64)
-        hb = hist.pop("hb").to_numpy(dtype=np.int64)
-        hist.insert(0, "link", names[lt >> _TABLE_BITS] if len(hist) else [])
-        hist.insert(1, "table", names[lt & ((1 << _TABLE_BITS) - 1)] if len(hist) else [])
-        hist.insert(2, "hour", hb >> 11)
-        hist.insert(3, "bin", hb & 2047)
-        hour = hist.groupby(["link", "table", "hour"], as_index=False, dropna=False)[
-            ["applies", "ins", "upd", "del", "batch", "errors"]
-        ].sum()
-        lag = hist[(hist["bin"] != _NO_BIN) & (hist["count"] > 0)][["link", "table", "hour", "bin", "count"]]
-        out = {"minute": minute, "hour": hour, "lag": lag.reset_index(drop=True)}
-        for name in ("error", "restart"):
-            df = getattr(self, name).frame()
-            for col in ("link", "table", "code", "msg"):
-                if col in df.columns:
-                    # decode each distinct value once (UTF-8, else GBK)
-                    codes, uniques = pd.factorize(df[col], use_na_sentinel=True)
-                    decoded = np.array([decode_text(v) for v in uniques] + [None], dtype=object)
-                    df[col] = decoded[codes]
-            out[name] = df
-        return out
+        links, tables = self.links.decoded(), self.tables.decoded()
+        hour, lag = self._hour_frames(links, tables)
+        return {
+            "minute": self._minute_frame(links),
+            "hour": hour,
+            "lag": lag,
+            "error": self._error_frame(links, tables, self.codes.decoded()),
+            "restart": self._restart_frame(links),
+        }
 
 
 def lag_bin_value(bins: np.ndarray) -> np.ndarray:

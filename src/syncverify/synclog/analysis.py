@@ -7,14 +7,16 @@ against their own pattern and no fixed threshold decides alone.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import numpy as np
@@ -81,17 +83,42 @@ def _iso_day(minute: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# reading (optionally in two processes)
+# reading (optionally in several processes)
+
+Task = tuple[int, str]  # (position of the file in the input, path)
+
+_TASKS: Any = None  # a worker process's task queue (set by _init_worker)
 
 
-def _aggregate_files(paths: list[str], formats: LogFormats, time_range: tuple[int, int]) -> tuple[Aggregator, ParseStats]:
+def _aggregate_file(agg: Aggregator, index: int, path: str, formats: LogFormats, time_range: tuple[int, int]) -> ParseStats:
     stats = ParseStats()
-    agg = Aggregator()
-    for batch in iter_events(paths, formats, stats, time_range):
-        agg.add(batch)
-    for part in (agg.minute, agg.hist, agg.error, agg.restart):
-        part.compact()
+    for batch in iter_events([path], formats, stats, time_range):
+        agg.add(batch, index)
+    return stats
+
+
+def _drain(
+    next_task: Callable[[], Task | None], formats: LogFormats, time_range: tuple[int, int]
+) -> tuple[Aggregator, dict[int, ParseStats]]:
+    """Aggregate files until there are no more tasks; parse statistics are kept per file so
+    that they merge in input order (the first samples of each reason are those of the first
+    files, whichever process read them)."""
+    agg = Aggregator(time_range)
+    stats: dict[int, ParseStats] = {}
+    while (task := next_task()) is not None:
+        index, path = task
+        stats[index] = _aggregate_file(agg, index, path, formats, time_range)
+    agg.trim()
     return agg, stats
+
+
+def _init_worker(tasks: Any) -> None:
+    global _TASKS
+    _TASKS = tasks
+
+
+def _worker(formats: LogFormats, time_range: tuple[int, int]) -> tuple[Aggregator, dict[int, ParseStats]]:
+    return _drain(_TASKS.get, formats, time_range)
 
 
 def _merge_stats(into: ParseStats, other: ParseStats) -> None:
@@ -104,50 +131,105 @@ def _merge_stats(into: ParseStats, other: ParseStats) -> None:
     into.files.extend(other.files)
 
 
+def _read_size(path: Path) -> int:
+    """Bytes to parse: the uncompressed size of a gzip file (its trailer holds it modulo 2**32)."""
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(2) != b"\x1f\x8b" or size < 18:
+                return size
+            fh.seek(-4, os.SEEK_END)
+            isize = int.from_bytes(fh.read(4), "little")
+    except OSError:
+        return size
+    return isize if isize >= size else 4 * size
+
+
 def read_logs(
     paths: Sequence[Path], formats: LogFormats, time_range: tuple[int, int], workers: int | None = None
 ) -> tuple[Aggregator, ParseStats]:
-    """Parse and aggregate files; with ``workers`` > 1 the files are split between processes
-    (largest first, greedy) and the partial aggregates merged."""
-    sizes = [(p.stat().st_size, str(p)) for p in paths]
-    total = sum(s for s, _ in sizes)
+    """Parse and aggregate files. With ``workers`` > 1, this process and ``workers - 1`` spawned
+    ones take files from a shared queue, largest first, so that they finish together whatever
+    the mix of sizes and compression; their partial aggregates merge into exactly the result of
+    one process (aggregation does not depend on who read what)."""
+    sizes = [_read_size(p) for p in paths]
     if workers is None:
-        workers = min(2, os.cpu_count() or 1) if total > (256 << 20) else 1
+        workers = min(2, os.cpu_count() or 1) if sum(sizes) > (256 << 20) else 1
     workers = max(1, min(workers, len(paths)))
+    tasks = [(i, str(p)) for i, p in enumerate(paths)]
     if workers == 1:
-        return _aggregate_files([str(p) for p in paths], formats, time_range)
-    shares: list[list[str]] = [[] for _ in range(workers)]
-    loads = [0] * workers
-    for size, path in sorted(sizes, reverse=True):
-        k = loads.index(min(loads))
-        shares[k].append(path)
-        loads[k] += size
-    ctx = multiprocessing.get_context("spawn")
-    agg, stats = Aggregator(), ParseStats()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        for part_agg, part_stats in pool.map(_aggregate_files, shares, [formats] * workers, [time_range] * workers):
-            agg.merge(part_agg)
-            _merge_stats(stats, part_stats)
+        pending = iter(tasks)
+        agg, per_file = _drain(lambda: next(pending, None), formats, time_range)
+    else:
+        agg, per_file = _read_in_parallel(tasks, sizes, workers, formats, time_range)
+    stats = ParseStats()
+    for index in sorted(per_file):
+        _merge_stats(stats, per_file[index])
     return agg, stats
+
+
+def _cancel(queue: Any, helpers: int) -> None:
+    """Drop the files nobody has started, so that the helpers stop after their current one."""
+    with contextlib.suppress(Empty):
+        while True:
+            queue.get_nowait()
+    for _ in range(helpers):
+        queue.put(None)
+
+
+def _read_in_parallel(
+    tasks: list[Task], sizes: list[int], workers: int, formats: LogFormats, time_range: tuple[int, int]
+) -> tuple[Aggregator, dict[int, ParseStats]]:
+    ctx = multiprocessing.get_context("spawn")  # no fork: pyarrow's thread pools do not survive it
+    queue = ctx.Queue()
+    for task in sorted(tasks, key=lambda t: -sizes[t[0]]):
+        queue.put(task)
+    for _ in range(workers):
+        queue.put(None)  # one end mark per reader, this process included
+    with ProcessPoolExecutor(workers - 1, mp_context=ctx, initializer=_init_worker, initargs=(queue,)) as pool:
+        # the helpers start (import) while this process already reads
+        futures = [pool.submit(_worker, formats, time_range) for _ in range(workers - 1)]
+        try:
+            agg, per_file = _drain(queue.get, formats, time_range)
+        except BaseException:
+            _cancel(queue, workers - 1)
+            raise
+        for future in futures:
+            part, part_stats = future.result()
+            agg.merge(part)
+            per_file.update(part_stats)
+    return agg, per_file
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers
 
 
-def _percentiles(df: pd.DataFrame, by: list[str], qs: Sequence[float]) -> pd.DataFrame:
-    """Percentiles from histogram rows (``bin``, ``count``) per group ``by``."""
+def _percentiles(df: pd.DataFrame, by: str, qs: Sequence[float]) -> pd.DataFrame:
+    """Percentiles from histogram rows (``bin``, ``count``) per value of column ``by``: for each
+    group, the upper edge of the first bin whose cumulated count reaches q x the group's total.
+    Columns: ``by`` (sorted), ``samples``, ``q<q>``. Plain numpy: it runs a few times per link."""
     if df.empty:
-        return pd.DataFrame(columns=[*by, *(f"q{q}" for q in qs), "samples"])
-    d = df.groupby([*by, "bin"], as_index=False)["count"].sum().sort_values([*by, "bin"])
-    d["cum"] = d.groupby(by)["count"].cumsum()
-    d["total"] = d.groupby(by)["count"].transform("sum")
-    out = d.groupby(by, as_index=False)["total"].first().rename(columns={"total": "samples"})
+        return pd.DataFrame(columns=[by, *(f"q{q}" for q in qs), "samples"])
+    group, groups = pd.factorize(df[by], sort=True)  # hashing: text keys are not sorted row by row
+    bins = df["bin"].to_numpy(dtype=np.int64)
+    counts = df["count"].to_numpy(dtype=np.int64)
+    order = np.lexsort((bins, group))
+    group, bins, counts = group[order], bins[order], counts[order]
+    # one row per (group, bin)
+    new = np.ones(len(group), dtype=bool)
+    new[1:] = (group[1:] != group[:-1]) | (bins[1:] != bins[:-1])
+    rows = np.flatnonzero(new)
+    group, bins, counts = group[rows], bins[rows], np.add.reduceat(counts, rows)
+    first = np.flatnonzero(np.concatenate([[True], group[1:] != group[:-1]]))  # each group's first row
+    total = np.add.reduceat(counts, first)
+    running = np.cumsum(counts)
+    cum = running - (running[first] - counts[first])[group]
+    out = pd.DataFrame({by: groups, "samples": total})
     for q in qs:
-        hit = d[d["cum"] >= q * d["total"]]
-        first = hit.groupby(by, as_index=False)["bin"].first()
-        first[f"q{q}"] = lag_bin_value(first["bin"].to_numpy())
-        out = out.merge(first[[*by, f"q{q}"]], on=by, how="left")
+        # cum grows within a group: the rows below q x total come first, count them
+        below = np.bincount(group, weights=cum < q * total[group], minlength=len(groups)).astype(np.int64)
+        out[f"q{q}"] = lag_bin_value(bins[first + below])
     return out
 
 
@@ -276,7 +358,7 @@ def _hourly(
         errors=("errors", "sum"),
     )
     per_hour["rows"] = per_hour["ins"] + per_hour["upd"] + per_hour["dele"]
-    q = _percentiles(lag_df, ["hour"], [0.95]).set_index("hour") if not lag_df.empty else pd.DataFrame()
+    q = _percentiles(lag_df, "hour", [0.95]).set_index("hour") if not lag_df.empty else pd.DataFrame()
     mh = (
         minute.assign(hour=minute["minute"] // 60)
         .groupby("hour")
@@ -316,7 +398,7 @@ def _hourly(
 def _latency_stats(lag_df: pd.DataFrame, lag_max: float | None) -> LatencyStats:
     if lag_df.empty:
         return LatencyStats()
-    q = _percentiles(lag_df.assign(_all=0), ["_all"], [0.5, 0.95, 0.99]).iloc[0]
+    q = _percentiles(lag_df.assign(_all=0), "_all", [0.5, 0.95, 0.99]).iloc[0]
     return LatencyStats(
         samples=int(q["samples"]),
         p50_ms=round(float(q["q0.5"]), 1),
@@ -525,7 +607,7 @@ def _abnormal_days(ctx: _LinkContext, frame: pd.DataFrame, lag_df: pd.DataFrame,
     }
     if not lag_df.empty:
         d = lag_df.assign(day=(lag_df["hour"] - h0) // 24)
-        q = _percentiles(d, ["day"], [0.95]).set_index("day")
+        q = _percentiles(d, "day", [0.95]).set_index("day")
         lag = np.full(days, np.nan)
         ok = (q.index >= 0) & (q.index < days)
         lag[q.index[ok].to_numpy(dtype=np.int64)] = q["q0.95"].to_numpy()[ok]
@@ -579,7 +661,7 @@ def _error_matrix(ctx: _LinkContext) -> dict[str, Any]:
 
 def _table_summaries(hour_df: pd.DataFrame, lag_df: pd.DataFrame) -> list[TableSummary]:
     out = []
-    q = _percentiles(lag_df, ["table"], [0.5, 0.95, 0.99]).set_index("table") if not lag_df.empty else None
+    q = _percentiles(lag_df, "table", [0.5, 0.95, 0.99]).set_index("table") if not lag_df.empty else None
     for table, g in hour_df.groupby("table"):
         lat = LatencyStats()
         if q is not None and table in q.index:

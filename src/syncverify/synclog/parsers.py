@@ -656,16 +656,19 @@ def parse_jsonl(ch: _Chunk, source: LogSource, link_default: str | None, time_ra
         else:
             keep[idx] = True
     full: dict[str, pa.Array | None] = {}
+    # where each line's parsed row is (none for lines not handed to the reader)
+    spread = None
+    if len(idx) < n:
+        positions = np.full(n, -1, dtype=np.int64)
+        positions[idx] = np.arange(len(idx))
+        spread = pa.array(positions, mask=positions < 0)
     for fld in ("time", "link", "level", "event", "table", "code", "msg", "reason", *NUMERIC_FIELDS):
         key = source.fields.get(fld)
         if key is None or parsed is None:
             full[fld] = None
             continue
         values = parsed.column(key).combine_chunks()
-        # spread the parsed rows back onto the chunk's line positions
-        positions = np.full(n, -1, dtype=np.int64)
-        positions[idx] = np.arange(len(idx))
-        full[fld] = values.take(pa.array(positions, mask=positions < 0))
+        full[fld] = values if spread is None else values.take(spread)
     return _assemble(ch, source, full, keep, link_default, time_range, epoch_ms=source.time_format == "epoch_ms")
 
 
