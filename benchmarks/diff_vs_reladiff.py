@@ -2,16 +2,21 @@
 
 Builds invoice tables of N rows (default 1,000,000) inside the databases (MariaDB's sequence
 engine, PostgreSQL's generate_series), copies the source to a target and changes under 0.01 % of
-the target's rows (missing, extra, changed). Then, in the same run, for each pair of databases:
+the target's rows (missing, extra, changed). Source and target live in different databases, as
+the headquarters and province copies do, so each tool must compare across connections (for
+reladiff that is its hashdiff algorithm; its joindiff needs both tables in one database). Then,
+in the same run, for each pair of databases:
 
 * ``syncverify diff`` (a subprocess; its peak RSS via ``os.wait4``), checked against the exact
   expected set of differences;
-* ``reladiff -j 4`` (integer key only: reladiff refuses text keys), its differences counted;
+* ``reladiff -j 4 -a hashdiff`` (integer key only: reladiff refuses text keys), its
+  differences counted;
 * the scan limit: both sides read every compared column once, concurrently,
   ``SELECT COUNT(*), SUM(LENGTH(CONCAT_WS(',', ...)))``.
 
 Prints a table with seconds, ratios and peak memory, and a JSON line per pair. Uses its own
-databases (``svbench_*``) and drops them afterwards.
+databases (``svbench_<pid>_s`` for sources, ``svbench_<pid>_t`` for targets) and drops them
+afterwards.
 
     .venv/bin/python benchmarks/diff_vs_reladiff.py                    # 1M rows, integer key
     .venv/bin/python benchmarks/diff_vs_reladiff.py --key text         # key fphm VARCHAR(20)
@@ -110,6 +115,10 @@ def build(kind: str, url: str, rows: int, table: str, mutate: bool) -> dict[str,
     changed = [step * (k + i + 1) + 7 for i in range(k)]
     extra = list(range(rows + 1000, rows + 1000 + k))
     with engine.connect() as c:
+        if kind == "mariadb":
+            # MariaDB TIMESTAMP columns convert from the session's time zone; syncverify reads
+            # them in the bureau's (+08:00), so write the same wall-clock times PostgreSQL holds.
+            c.execute(sa.text("SET time_zone = '+08:00'"))
         c.execute(sa.text(DDL.format(t=table)))
         c.execute(sa.text(_insert(kind, table, 1, rows)))
         if mutate:
@@ -152,7 +161,7 @@ def run_reladiff(src_url: str, tgt_url: str) -> tuple[float, int]:
         scheme = "mysql" if u.get_backend_name() == "mysql" else "postgresql"
         return u.set(drivername=scheme).render_as_string(hide_password=False)
 
-    cmd = [exe, rd(src_url), "inv_src", rd(tgt_url), "inv_tgt", "-k", "id", "-j", "4"]
+    cmd = [exe, rd(src_url), "inv_src", rd(tgt_url), "inv_tgt", "-k", "id", "-j", "4", "-a", "hashdiff"]
     for c in COLUMNS:
         cmd += ["-c", c]
     started = time.perf_counter()
@@ -204,28 +213,28 @@ def main() -> None:
     parser.add_argument("--key", choices=("int", "text"), default="int", help="id BIGINT or fphm VARCHAR(20)")
     parser.add_argument("--pairs", default="mariadb:mariadb,postgresql:postgresql,mariadb:postgresql")
     parser.add_argument("--no-reladiff", action="store_true")
-    parser.add_argument("--hash-slices", type=int, choices=(1, 2), default=2)
+    parser.add_argument("--hash-slices", type=int, choices=(1, 2), default=1)
     args = parser.parse_args()
     key = "id" if args.key == "int" else "fphm"
     pairs = [tuple(p.split(":")) for p in args.pairs.split(",")]
     kinds = sorted({k for p in pairs for k in p})
     tag = f"svbench_{os.getpid()}"
-    urls: dict[str, str] = {}
+    urls: dict[str, tuple[str, str]] = {}
     expected: dict[str, list[int]] = {}
     try:
         for kind in kinds:
             t0 = time.perf_counter()
-            urls[kind] = create_db(kind, tag)
-            build(kind, urls[kind], args.rows, "inv_src", mutate=False)
-            expected = build(kind, urls[kind], args.rows, "inv_tgt", mutate=True)
+            urls[kind] = (create_db(kind, f"{tag}_s"), create_db(kind, f"{tag}_t"))
+            build(kind, urls[kind][0], args.rows, "inv_src", mutate=False)
+            expected = build(kind, urls[kind][1], args.rows, "inv_tgt", mutate=True)
             print(f"# built {args.rows:,} rows x2 in {kind} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         print(f"rows={args.rows:,} key={key} hash_slices={args.hash_slices} "
               f"differences={sum(map(len, expected.values()))}")
         print(f"{'pair':24} {'syncverify s':>12} {'scan s':>8} {'reladiff s':>10} {'sv/scan':>8} "
               f"{'reladiff/sv':>11} {'sv RSS MB':>9} exact")
         for a, b in pairs:
-            # The target tables differ only in where they live: source from a, target from b.
-            src, tgt = urls[a], urls[b]
+            # The tables differ only in where they live: source from a, target from b.
+            src, tgt = urls[a][0], urls[b][1]
             sv_s, rss, found = run_syncverify(src, tgt, key, args.hash_slices)
             exact = check_exact(found, expected, key)
             scan_s = scan_limit(src, tgt)
@@ -240,7 +249,8 @@ def main() -> None:
                               "stats": found["stats"]}))
     finally:
         for kind in urls:
-            drop_db(kind, tag)
+            drop_db(kind, f"{tag}_s")
+            drop_db(kind, f"{tag}_t")
 
 
 if __name__ == "__main__":

@@ -121,6 +121,28 @@ def test_integer_key_renamed_columns_and_tables(engines: Any, tables: Any, src_d
 
 
 @pytest.mark.parametrize("src_db,tgt_db", DIRECTIONS)
+def test_mysql_columns_in_other_character_sets(engines: Any, tables: Any, src_db: str, tgt_db: str) -> None:
+    """GBK, latin1 and utf8mb3 columns hash the UTF-8 bytes of their text, like PostgreSQL's,
+    whether the column's character set is declared on it or inherited from the table."""
+    names = ["中文發票有限公司", "Café ÀÉ", "ascii only", "", "税号 91450100"]
+    rows = [{"id": i, "gbk": n if i != 1 else "ascii", "lat": ("Café " + str(i)), "u3": n} for i, n in enumerate(names)]
+    target = [dict(r) for r in rows]
+    target[0]["gbk"] = "中文發票有限公司 "       # a trailing space is a difference
+    target[1]["lat"] = "Cafe 1"
+
+    def cols(db: str) -> list[sa.Column[Any]]:
+        mariadb = db == "mariadb"
+        return [sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+                sa.Column("gbk", mysql.VARCHAR(40, charset="gbk") if mariadb else sa.String(40)),
+                sa.Column("lat", mysql.VARCHAR(40, charset="latin1") if mariadb else sa.String(40)),
+                sa.Column("u3", mysql.VARCHAR(40, charset="utf8mb3") if mariadb else sa.String(40))]
+
+    s, t = tables(src_db, cols(src_db), rows), tables(tgt_db, cols(tgt_db), target)
+    result = diff_tables(TableRef(engines[src_db], s), TableRef(engines[tgt_db], t), CompareSpec(key=["id"]))
+    assert (result.missing_keys, result.extra_keys, sorted(result.changed_keys)) == ([], [], ["0", "1"])
+
+
+@pytest.mark.parametrize("src_db,tgt_db", DIRECTIONS)
 def test_composite_key(engines: Any, tables: Any, src_db: str, tgt_db: str) -> None:
     cols = [sa.Column("fpdm", sa.String(12), primary_key=True), sa.Column("fphm", sa.String(20), primary_key=True),
             sa.Column("se", sa.Numeric(12, 2))]

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from syncverify.compare import CompareSpec, TableRef, diff_tables
+from syncverify.compare.buckets import MAX_RANGE_SPAN, HashLevel
 from syncverify.compare.plan import resolve
 from syncverify.connect.engine import make_engine
 
@@ -85,9 +86,9 @@ def test_equal_rows_hash_alike_on_every_dialect(urls: dict[str, str], engines: d
         try:
             pair = resolve(TableRef(engines[db], name), TableRef(engines[db], name), CompareSpec(key=["fphm"]))
             side = pair.source
-            sql, params = side.rows_sql(7, list(range(7)))
+            sql, params = side.rows_sql(HashLevel(7), list(range(7)))
             hashes = set(side.run(sql, params))
-            buckets = {tuple(r[:1]) for r in side.run(*side.bucket_sums_sql(7, None))}
+            buckets = {tuple(r[:1]) for r in side.run(*side.bucket_sums_sql(HashLevel(7), None))}
             seen[db] = (hashes, buckets)
         finally:
             drop_tables(url, name)
@@ -95,25 +96,40 @@ def test_equal_rows_hash_alike_on_every_dialect(urls: dict[str, str], engines: d
     assert {r[0] for r in seen["mariadb"][0]} == set(rows)
 
 
-def mutate(data: list[dict[str, Any]], ops: list[tuple[int, str, Any]], extra: dict[str, dict[str, Any]]
-           ) -> list[dict[str, Any]]:
-    target = {r["fphm"]: dict(r) for r in data}
+def mutate(data: list[dict[str, Any]], ops: list[tuple[int, str, Any]], extra: dict[Any, dict[str, Any]],
+           key: str = "fphm") -> list[dict[str, Any]]:
+    target = {r[key]: dict(r) for r in data}
     keys = sorted(target)
     for index, column, value in ops:
         if not keys:
             break
-        key = keys[index % len(keys)]
+        k = keys[index % len(keys)]
         if column == "delete":
-            target.pop(key, None)
-        elif key in target:
-            target[key][column] = value
-    for key, values in extra.items():
-        target.setdefault(key, {"fphm": key, **values})
+            target.pop(k, None)
+        elif k in target and column in target[k]:
+            target[k][column] = value
+    for k, values in extra.items():
+        target.setdefault(k, {key: k, **values})
     # Sub-second noise the default whole-second comparison must ignore.
     for r in target.values():
         if r["kprq"] is not None and r["kprq"].microsecond == 0:
             r["kprq"] = r["kprq"].replace(microsecond=123000)
     return list(target.values())
+
+
+def typed(ops: list[tuple[int, str, Any]], not_null: tuple[str, ...] = ()) -> list[tuple[int, str, Any]]:
+    """Drawn values that suit each column's type; text columns get the drawn text (or NULL,
+    or '' where the column is NOT NULL)."""
+    out = []
+    for index, column, value in ops:
+        if column in ("je", "n", "f") and value is not None:
+            value = {"je": Decimal("1.10"), "n": -7, "f": 2.5}[column]
+        if column == "kprq" and value is not None:
+            value = dt.datetime(2001, 2, 3, 4, 5, 6)
+        if column in not_null and value is None:
+            value = ""
+        out.append((index, column, value))
+    return out
 
 
 OPS = st.lists(st.tuples(st.integers(0, 50), st.sampled_from(["delete", "je", "bz", "n", "kprq", "f"]),
@@ -129,15 +145,7 @@ def test_diff_equals_naive_diff(urls: dict[str, str], engines: dict[str, sa.Engi
                                 extra: dict[str, dict[str, Any]], flip: bool, slices: int) -> None:
     a, b = pair[::-1] if flip else pair
     source = [{"fphm": k, **v} for k, v in rows.items()]
-    fixed_ops = []
-    for index, column, value in ops:
-        # Values that suit the column's type; text columns get the drawn text (or NULL).
-        if column in ("je", "n", "f") and value is not None:
-            value = {"je": Decimal("1.10"), "n": -7, "f": 2.5}[column]
-        if column == "kprq" and value is not None:
-            value = dt.datetime(2001, 2, 3, 4, 5, 6)
-        fixed_ops.append((index, column, value))
-    target = mutate(source, fixed_ops, extra)
+    target = mutate(source, typed(ops), extra)
     s_name, t_name = unique_name("svp_s"), unique_name("svp_t")
     create_table(urls[a], s_name, columns(2), source)
     create_table(urls[b], t_name, columns(4), target)     # another declared scale on the target
@@ -152,3 +160,46 @@ def test_diff_equals_naive_diff(urls: dict[str, str], engines: dict[str, sa.Engi
     assert found(result) == expected
     assert result.source_rows == len(source) and result.target_rows == len(target)
     assert result.duplicate_count == 0
+
+
+# Integer keys are bucketed by key range: dense runs, gaps, negatives and keys near 2**62.
+INT_KEYS = st.lists(st.one_of(st.integers(-50, 200), st.integers(-(2**61), 2**61), st.integers(10**12, 10**12 + 40)),
+                    unique=True, max_size=14)
+
+
+def int_columns(scale: int) -> list[sa.Column[Any]]:
+    return [sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+            sa.Column("je", sa.Numeric(20, scale)), sa.Column("bz", sa.String(20), nullable=False),
+            sa.Column("n", sa.BigInteger), sa.Column("kprq", ts6())]
+
+
+@pytest.mark.parametrize("pair", [("mariadb", "postgresql"), ("postgresql", "sqlite"), ("sqlite", "mariadb")])
+@settings(max_examples=10, deadline=None, phases=NO_SHRINK, suppress_health_check=SLOW_OK)
+@given(keys=INT_KEYS, values=st.data(), ops=OPS, extra=st.lists(st.integers(-(2**61), 2**61), max_size=3),
+       flip=st.booleans(), target_scale=st.sampled_from([2, 4]), buckets=st.sampled_from([1, 3, 4096]))
+def test_int_key_diff_equals_naive_diff(urls: dict[str, str], engines: dict[str, sa.Engine], pair: tuple[str, str],
+                                        keys: list[int], values: st.DataObject, ops: list[tuple[int, str, Any]],
+                                        extra: list[int], flip: bool, target_scale: int, buckets: int) -> None:
+    """Range buckets over integer keys, refined over several rounds (tiny leaves), with equal
+    declared decimal scales on both sides (the databases' own text) or different ones."""
+    a, b = pair[::-1] if flip else pair
+    draw = values.draw
+    row = st.fixed_dictionaries({"je": st.none() | AMOUNT, "bz": TEXT, "n": st.none() | st.integers(-(2**40), 2**40),
+                                 "kprq": st.none() | MOMENT.map(lambda m: m.replace(microsecond=0))})
+    source = [{"id": k, **draw(row)} for k in keys]
+    target = mutate(source, typed(ops, not_null=("bz",)), {k: draw(row) for k in extra}, key="id")
+    s_name, t_name = unique_name("svp_is"), unique_name("svp_it")
+    create_table(urls[a], s_name, int_columns(2), source)
+    create_table(urls[b], t_name, int_columns(target_scale), target)
+    try:
+        result = diff_tables(TableRef(engines[a], s_name), TableRef(engines[b], t_name),
+                             CompareSpec(key=["id"], bucket_count=buckets, leaf_rows=1, fetch_limit=2))
+    finally:
+        drop_tables(urls[a], s_name)
+        drop_tables(urls[b], t_name)
+    expected = naive_diff(source, target, ["id"], ["je", "bz", "n", "kprq"])
+    assert found(result) == expected
+    everything = keys + extra
+    narrow = bool(everything) and max(everything) - min(everything) < MAX_RANGE_SPAN
+    assert result.details["bucketing"] == ("range" if narrow else "hash")
+    assert result.source_rows == len(source) and result.target_rows == len(target)

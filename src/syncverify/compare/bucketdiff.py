@@ -17,8 +17,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 
+from syncverify.compare.buckets import MAX_RANGE_SPAN, HashLevel, Level, RangeLevel
 from syncverify.compare.plan import InternalKey, Pair, SidePlan
 from syncverify.compare.spec import CompareSpec
 
@@ -64,12 +66,13 @@ class DiffStats:
     first_buckets: int = 0
     mismatched_buckets: int = 0
     final_modulus: int = 0
+    bucketing: str = "hash"
     duplicate_scan: dict[str, bool] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"seconds": {k: round(v, 3) for k, v in self.seconds.items()},
                 "rows_fetched": dict(self.rows_fetched), "queries": self.queries, "rounds": self.rounds,
-                "buckets": self.first_buckets, "mismatched_buckets": self.mismatched_buckets,
+                "bucketing": self.bucketing, "buckets": self.first_buckets, "mismatched_buckets": self.mismatched_buckets,
                 "final_modulus": self.final_modulus, "duplicate_scan": dict(self.duplicate_scan)}
 
 
@@ -90,9 +93,31 @@ def on_both(pair: Pair, stats: DiffStats, work: Callable[[SidePlan], T]) -> tupl
     return fs.result(), ft.result()
 
 
-def bucket_sums(plan: SidePlan, modulus: int, parent: tuple[int, Sequence[int]] | None) -> dict[int, Triple]:
-    sql, params = plan.bucket_sums_sql(modulus, parent)
+def bucket_sums(plan: SidePlan, level: Level, parent: tuple[Level, Sequence[int]] | None) -> dict[int, Triple]:
+    sql, params = plan.bucket_sums_sql(level, parent)
     return {int(r[0]): tuple(int(v) for v in r[1:]) for r in plan.run(sql, params)}
+
+
+def _integer(value: Any) -> int | None:
+    """An integer key bound; None for no rows, or a value that is not an integer (SQLite
+    columns may hold anything, and then hash buckets are used)."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return None
+    return int(value) if value == int(value) else None
+
+
+def first_level(pair: Pair, spec: CompareSpec, stats: DiffStats) -> Level:
+    """Key ranges for one integer key column (later rounds read only the differing ranges
+    through the key's index), else hash buckets."""
+    if pair.source.int_key:
+        src, tgt = on_both(pair, stats, lambda p: p.run(*p.key_range_sql())[0])
+        lows = [v for v in (_integer(src[0]), _integer(tgt[0])) if v is not None]
+        highs = [v for v in (_integer(src[1]), _integer(tgt[1])) if v is not None]
+        if lows and highs and max(highs) - min(lows) < MAX_RANGE_SPAN:
+            stats.bucketing = "range"
+            return RangeLevel.spanning(min(lows), max(highs), spec.bucket_count)
+    stats.bucketing = "hash"
+    return HashLevel(spec.bucket_count)
 
 
 def rows_of(plan: SidePlan, rows: Iterable[Sequence[Any]]) -> dict[InternalKey, list[RowHash]]:
@@ -149,28 +174,30 @@ def _batches(buckets: dict[int, int], limit: int) -> list[list[int]]:
 
 def bucket_diff(pair: Pair, spec: CompareSpec, findings: Findings, stats: DiffStats) -> tuple[int, int]:
     """Find every missing, extra, changed and duplicated key; returns the row count per side."""
-    modulus = spec.bucket_count
-    src, tgt = on_both(pair, stats, lambda p: bucket_sums(p, modulus, None))
+    level = first_level(pair, spec, stats)
+    src, tgt = on_both(pair, stats, lambda p: bucket_sums(p, level, None))
     source_rows = sum(v[0] for v in src.values())
     target_rows = sum(v[0] for v in tgt.values())
     mismatched = _mismatched(src, tgt)
-    stats.rounds, stats.first_buckets, stats.mismatched_buckets = 1, modulus, len(mismatched)
+    stats.rounds, stats.first_buckets, stats.mismatched_buckets = 1, level.buckets, len(mismatched)
     while mismatched:
         rows, biggest = sum(mismatched.values()), max(mismatched.values())
-        widespread = len(mismatched) > modulus // 2     # differences everywhere: splitting won't narrow
+        widespread = len(mismatched) > level.buckets // 2     # differences everywhere: splitting won't narrow
         if rows <= spec.fetch_limit or biggest <= 2 * spec.leaf_rows or widespread or stats.rounds >= _MAX_ROUNDS:
             break
         factor = max(2, math.ceil(biggest / spec.leaf_rows))
         factor = min(factor, max(2, _MAX_SPLIT_BUCKETS // len(mismatched)))
-        parent = (modulus, sorted(mismatched))
-        finer = modulus * factor
-        src, tgt = on_both(pair, stats, lambda p, m=finer, pa=parent: bucket_sums(p, m, pa))  # type: ignore[misc]
-        modulus, mismatched = finer, _mismatched(src, tgt)
+        finer = level.finer(factor)
+        if finer == level:            # one key per bucket already
+            break
+        parent = (level, sorted(mismatched))
+        src, tgt = on_both(pair, stats, lambda p, f=finer, pa=parent: bucket_sums(p, f, pa))  # type: ignore[misc]
+        level, mismatched = finer, _mismatched(src, tgt)
         stats.rounds += 1
-    stats.final_modulus = modulus
+    stats.final_modulus = level.buckets
     for batch in _batches(mismatched, spec.fetch_limit):
         def fetch(plan: SidePlan, b: list[int] = batch) -> dict[InternalKey, list[RowHash]]:
-            sql, params = plan.rows_sql(modulus, b)
+            sql, params = plan.rows_sql(level, b)
             return rows_of(plan, plan.stream(sql, params))
 
         s_rows, t_rows = on_both(pair, stats, fetch)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncverify.compare.bucketdiff import DiffStats, bucket_sums, on_both
+from syncverify.compare.buckets import HashLevel
 from syncverify.compare.engine import new_result
 from syncverify.compare.plan import SidePlan, resolve
 from syncverify.compare.spec import CompareSpec, TableRef
@@ -96,7 +97,7 @@ def checksum(source: TableRef, target: TableRef, spec: CompareSpec, link_id: str
     pair = resolve(source, target, spec)
     result = new_result(CheckKind.CHECKSUM, source, target, spec, link_id)
     stats = DiffStats()
-    src, tgt = on_both(pair, stats, lambda p: bucket_sums(p, spec.bucket_count, None))
+    src, tgt = on_both(pair, stats, lambda p: bucket_sums(p, HashLevel(spec.bucket_count), None))
     result.source_rows = sum(v[0] for v in src.values())
     result.target_rows = sum(v[0] for v in tgt.values())
     zero: tuple[int, ...] = (0,)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from syncverify.compare.buckets import Level
 from syncverify.compare.predicate import validate_predicate
 from syncverify.compare.spec import CompareSpec, TableRef
 from syncverify.connect.engine import check_reachable, engine_name
@@ -45,10 +46,36 @@ def reflect_columns(ref: TableRef, label: str) -> tuple[dict[str, ColumnInfo], s
     except sa.exc.DBAPIError as exc:
         raise SyncverifyError(f"cannot read the {label} table {ref.qualified!r}: "
                               f"{mask_text(str(exc.orig).splitlines()[0])}") from None
+    default_charset = _table_charset(insp, ref)
     out = {}
     for c in cols:
-        out[c["name"]] = ColumnInfo(c["name"], c["type"], kind_of_type(c["type"]), bool(c.get("nullable", True)))
+        out[c["name"]] = ColumnInfo(c["name"], c["type"], kind_of_type(c["type"]), bool(c.get("nullable", True)),
+                                    charset=getattr(c["type"], "charset", None) or default_charset)
     return out, insp
+
+
+def _table_charset(insp: sa.Inspector, ref: TableRef) -> str | None:
+    """The table's default character set where the database has one (MySQL): columns declared
+    without their own inherit it."""
+    try:
+        options = insp.get_table_options(ref.table, schema=ref.schema)
+    except (NotImplementedError, sa.exc.SQLAlchemyError):
+        return None
+    value = options.get("mysql_default charset") or options.get("mariadb_default charset")
+    return str(value) if value else None
+
+
+def fix_scales(source: list[ColumnInfo], target: list[ColumnInfo], kinds: list[ValueKind]
+               ) -> tuple[list[ColumnInfo], list[ColumnInfo]]:
+    """Mark DECIMAL columns declared with the same scale on both sides: their canonical text is
+    the databases' own (exactly that many fractional digits), no trimming needed."""
+    out_s, out_t = [], []
+    for s, t, kind in zip(source, target, kinds, strict=True):
+        same = (kind is ValueKind.DECIMAL and s.kind is t.kind is ValueKind.DECIMAL
+                and not s.is_boolean and not t.is_boolean and s.scale is not None and s.scale == t.scale)
+        out_s.append(replace(s, fixed_scale=s.scale) if same else s)
+        out_t.append(replace(t, fixed_scale=t.scale) if same else t)
+    return out_s, out_t
 
 
 def _find(columns: dict[str, ColumnInfo], name: str, ref: TableRef, label: str) -> ColumnInfo:
@@ -118,7 +145,8 @@ class SidePlan:
         return [self.dialect.normalize(self.col(c), k, c, self.canon) for c, k in pairs]
 
     def _fields(self, cols: list[ColumnInfo], kinds: list[ValueKind]) -> list[str]:
-        return [self.dialect.field(self.col(c), k, c, self.canon) for c, k in zip(cols, kinds, strict=True)]
+        d = self.dialect
+        return [part for c, k in zip(cols, kinds, strict=True) for part in d.field_parts(self.col(c), k, c, self.canon)]
 
     def key_text(self) -> str:
         return self.dialect.row_text(self._fields(self.key_cols, self.key_kinds))
@@ -140,12 +168,6 @@ class SidePlan:
         parts.extend(extra)
         return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
-    @staticmethod
-    def bucket_filter(dialect: Dialect, key_hash: str, modulus: int, buckets: Sequence[int] | None) -> list[str]:
-        if buckets is None:
-            return []
-        return [f"{dialect.bucket(key_hash, modulus)} IN ({', '.join(str(int(b)) for b in buckets)})"]
-
     # -- queries ---------------------------------------------------------------------------
     def _hashed(self, select: str, outer: str, where: str, wrap: Callable[[str], str]) -> str:
         """``SELECT select, wrap(slices...)``. With one slice the row's MD5 is inlined (each row
@@ -159,27 +181,33 @@ class SidePlan:
         slices = ", ".join(wrap(x) for x in d.hex_slices("h", self.hash_slices))
         return f"SELECT {outer}, {slices} FROM ({inner}) x"
 
-    def bucket_sums_sql(self, modulus: int, parent: tuple[int, Sequence[int]] | None) -> tuple[str, dict[str, Any]]:
-        """(bucket, count, sum of each hash slice) per bucket at ``modulus``, optionally only
-        inside the given buckets of a coarser modulus."""
+    def bucket_sums_sql(self, level: Level, parent: tuple[Level, Sequence[int]] | None
+                        ) -> tuple[str, dict[str, Any]]:
+        """(bucket, count, sum of each hash slice) per bucket of ``level``, optionally only
+        inside the given buckets of a coarser level."""
         d = self.dialect
-        kh = self.key_hash()
-        extra = self.bucket_filter(d, kh, parent[0], parent[1]) if parent else []
-        where, params = self.where_sql(extra)
+        where, params = self.where_sql([parent[0].within(self, parent[1])] if parent else [])
+        bucket = f"{level.bucket_expr(self)} AS b"
         if self.hash_slices == 1:
-            bucket = f"{d.bucket(kh, modulus)} AS b, COUNT(*)"
-            return self._hashed(bucket, "", where, d.sum_int) + " GROUP BY b", params
-        sql = self._hashed(f"{d.bucket(kh, modulus)} AS b", "b, COUNT(*)", where, d.sum_int) + " GROUP BY b"
+            sql = self._hashed(f"{bucket}, COUNT(*)", "", where, d.sum_int) + " GROUP BY b"
+        else:
+            sql = self._hashed(bucket, "b, COUNT(*)", where, d.sum_int) + " GROUP BY b"
         return d.hashing_query(sql), params
+
+    def key_range_sql(self) -> tuple[str, dict[str, Any]]:
+        """Smallest and largest value of a single integer key (an index answers it at once)."""
+        where, params = self.where_sql()
+        col = self.col(self.key_cols[0])
+        return f"SELECT MIN({col}), MAX({col}) FROM {self.table_sql}{where}", params
 
     def _rows(self, where: str) -> str:
         keys = ", ".join(f"{v} AS k{i}" for i, v in enumerate(self.key_values()))
         names = ", ".join(f"k{i}" for i in range(len(self.key_cols)))
         return self._hashed(keys, names, where, lambda x: x)
 
-    def rows_sql(self, modulus: int, buckets: Sequence[int]) -> tuple[str, dict[str, Any]]:
+    def rows_sql(self, level: Level, buckets: Sequence[int]) -> tuple[str, dict[str, Any]]:
         """Key canonical texts and row-hash slices of the rows in the given buckets."""
-        where, params = self.where_sql(self.bucket_filter(self.dialect, self.key_hash(), modulus, buckets))
+        where, params = self.where_sql([level.within(self, buckets)])
         return self._rows(where), params
 
     def rows_by_keys_sql(self, keys: Sequence[InternalKey]) -> tuple[str, dict[str, Any]]:
@@ -293,6 +321,8 @@ def resolve(source: TableRef, target: TableRef, spec: CompareSpec, *, need_value
     t_vals = [_find(t_cols, target.column(c), target, t_label) for c in names]
     key_kinds = [joint_kind(a.kind, b.kind) for a, b in zip(s_key, t_key, strict=True)]
     value_kinds = [joint_kind(a.kind, b.kind) for a, b in zip(s_vals, t_vals, strict=True)]
+    s_key, t_key = fix_scales(s_key, t_key, key_kinds)
+    s_vals, t_vals = fix_scales(s_vals, t_vals, value_kinds)
     s_win = t_win = None
     if spec.window_column:
         s_win = _find(s_cols, source.column(spec.window_column), source, s_label)

@@ -55,8 +55,9 @@ class CompareSpec:
     fetch_limit      mismatched buckets holding at most this many rows are fetched row by row
     check_duplicates look for repeated keys: None = only when no unique index covers the key
     key_cap          most differing keys held per kind (counts stay exact beyond it)
-    hash_slices      60-bit MD5 slices summed per bucket: 2 (default) or 1, faster on databases
-                     that would otherwise hash each row once per slice or materialise it
+    hash_slices      60-bit MD5 slices summed per bucket: 1 (default; a differing bucket looks
+                     equal with probability about 2**-60) or 2 (2**-120, but MariaDB and
+                     PostgreSQL then hash each row twice or materialise it: about 2x slower)
     """
 
     key: list[str]
@@ -76,7 +77,7 @@ class CompareSpec:
     fetch_limit: int = 100_000
     check_duplicates: bool | None = None
     key_cap: int = 100_000
-    hash_slices: int = 2
+    hash_slices: int = 1
 
     def __post_init__(self) -> None:
         if isinstance(self.key, str):

@@ -10,7 +10,9 @@ kind       canonical text of a non-NULL value
 ========== ==================================================================================
 INT        the decimal integer: ``-42``, ``100``; booleans are ``1`` / ``0``
 DECIMAL    the exact value, trailing fractional zeros and a trailing point removed, never an
-           exponent: ``100.5`` for 100.50, ``-0.5``, ``123456789012345678901234567890``
+           exponent: ``100.5`` for 100.50, ``-0.5``, ``123456789012345678901234567890``;
+           when both copies declare the same scale S, exactly S fractional digits instead
+           (``100.50`` in DECIMAL(18,2) on both sides: the databases' own text, no trimming)
 FLOAT      rounded to N significant digits (default 12): the N digits, ``e`` and the power of
            ten of the first digit: ``123450000000e2`` is 123.45 (0 is ``0``)
 TIMESTAMP  ``YYYY-MM-DD HH:MM:SS`` plus ``.`` and the first P fractional digits when P > 0
@@ -26,11 +28,14 @@ is ``<UTF-8 byte count>:<value>``; any other value is ``<value>,``. The encoding
 self-delimiting, so NULL, ``''`` and ``0`` stay distinct in every position and no choice of
 separator characters inside text can make two different rows collide.
 
-Hashes: ``md5(canonical text)``; two 60-bit slices of it (hex digits 1-15 and 16-30) become
-integers that are summed per bucket together with a row count (sums of wide slices: duplicates
-do not cancel as with XOR, and collisions are far rarer than with CRC32). A row's bucket at
-modulus M is the first 60-bit slice of ``md5(key canonical text)`` modulo M, so a finer modulus
-that is a multiple of a coarser one splits each coarse bucket.
+Hashes: ``md5(canonical text)``; 60-bit slices of it (hex digits 1-15, and 16-30 for a second
+slice) become integers that are summed per bucket together with a row count (sums of wide
+slices: duplicates do not cancel as with XOR, and two different sets of rows give the same
+count and sum with probability about 2**-60, where CRC32 collides after some 10**5 rows).
+Buckets come from the key alone, so a changed row stays in its bucket: ``md5(key canonical
+text)``'s first slice modulo M (a finer modulus that is a multiple of a coarser one splits each
+coarse bucket), or for one integer key column its offset from the smallest key divided by a
+bucket width (see ``syncverify.compare.buckets``).
 """
 
 from __future__ import annotations
@@ -97,6 +102,9 @@ def kind_of_type(sa_type: Any) -> ValueKind:
     return ValueKind.TEXT
 
 
+# Kinds whose canonical text of a non-NULL value is never NULL (no marker needed when NOT NULL).
+_NEVER_NULL = frozenset({ValueKind.INT, ValueKind.DECIMAL, ValueKind.TEXT})
+
 _NUMERIC_ORDER = (ValueKind.INT, ValueKind.DECIMAL, ValueKind.FLOAT)
 
 
@@ -123,6 +131,8 @@ class ColumnInfo:
     sa_type: Any
     kind: ValueKind
     nullable: bool = True
+    charset: str | None = None        # MySQL: the column's character set, when known
+    fixed_scale: int | None = None    # DECIMAL declared with this scale on both sides
 
     @property
     def is_boolean(self) -> bool:
@@ -209,6 +219,10 @@ class Dialect:
 
     def substr(self, expr: str, start: int, length: int) -> str:
         return f"SUBSTR({expr}, {start}, {length})"
+
+    def int_div(self, expr: str, divisor: int) -> str:
+        """Integer division of a non-negative integer expression (truncating)."""
+        return f"({expr} / {int(divisor)})"
 
     def mod(self, expr: str, modulus: int) -> str:
         return f"({expr} % {int(modulus)})"
@@ -305,25 +319,45 @@ class Dialect:
         raise NotImplementedError
 
     # -- assembled from the primitives (identical structure on every dialect) ----------------
-    def field(self, expr: str, kind: ValueKind, column: ColumnInfo, canon: Canon) -> str:
-        """The self-delimiting field of one column (see the module docstring)."""
-        value = self.normalize(expr, kind, column, canon)
-        if kind.length_prefixed:
-            encoded = self.concat([self.int_text(self.byte_length(value)), "':'", value])
-        else:
-            encoded = self.concat([value, "','"])
-        return f"COALESCE({encoded}, '{NULL_FIELD}')"
+    def concat_value(self, expr: str, kind: ValueKind, column: ColumnInfo, canon: Canon) -> str:
+        """The canonical text of a value as an argument of :meth:`concat`, where a database may
+        convert numbers and times to the canonical text by itself, more cheaply than with an
+        explicit cast. Must yield exactly the text of :meth:`normalize`. Default: normalize."""
+        return self.normalize(expr, kind, column, canon)
 
-    def row_text(self, fields: list[str]) -> str:
-        return fields[0] if len(fields) == 1 else self.concat(fields)
+    def concat_number(self, expr: str) -> str:
+        """An integer expression as an argument of :meth:`concat` (decimal text)."""
+        return self.int_text(expr)
+
+    def field_parts(self, expr: str, kind: ValueKind, column: ColumnInfo, canon: Canon) -> list[str]:
+        """The self-delimiting field of one column (see the module docstring), as arguments of
+        one :meth:`concat`. A NOT NULL column whose canonical text cannot be NULL needs no
+        NULL marker; its parts go straight into the row's concatenation."""
+        value = self.concat_value(expr, kind, column, canon)
+        if kind.length_prefixed:
+            parts = [self.concat_number(self.byte_length(value)), "':'", value]
+        else:
+            parts = [value, "','"]
+        if not column.nullable and kind in _NEVER_NULL and column.kind == kind:
+            return parts
+        return [f"COALESCE({self.concat(parts)}, '{NULL_FIELD}')"]
+
+    def field(self, expr: str, kind: ValueKind, column: ColumnInfo, canon: Canon) -> str:
+        """The self-delimiting field of one column as one text expression."""
+        parts = self.field_parts(expr, kind, column, canon)
+        return parts[0] if len(parts) == 1 else self.concat(parts)
+
+    def row_text(self, parts: list[str]) -> str:
+        """One concatenation of the fields' parts (see :meth:`field_parts`)."""
+        return parts[0] if len(parts) == 1 else self.concat(parts)
 
     def hex_slices(self, hex_expr: str, count: int = 2) -> list[str]:
         """Integer expressions of the first ``count`` (1 or 2) 60-bit slices of an MD5 hex string."""
         return [self.hex_to_int(self.substr(hex_expr, start, length)) for start, length in HASH_SLICES[:count]]
 
     def hashing_query(self, sql: str) -> str:
-        """A query over a derived table that computes hashes, adjusted so that the database
-        computes each row's hash once. Default: unchanged."""
+        """A ``GROUP BY`` bucket query that computes hashes, adjusted so that the database
+        computes each row's hash once and aggregates the buckets efficiently. Default: unchanged."""
         return sql
 
     # Appended to a derived table that computes hashes, where the planner would otherwise

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from syncverify.dialects.base import Canon, ColumnInfo, Dialect
@@ -25,6 +25,15 @@ def hex_to_int(text: str | None) -> int | None:
     return None if text is None else int(text, 16)
 
 
+def _finite_decimal(value: Any) -> Decimal | None:
+    """The exact number a SQLite value stands for (a float by its shortest repr), or None."""
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
 def decimal_canon(value: Any) -> str | None:
     """Exact numeric text: value only, no trailing zeros, no exponent (``100.50`` -> ``100.5``)."""
     if value is None:
@@ -33,15 +42,30 @@ def decimal_canon(value: Any) -> str | None:
         return "1" if value else "0"
     if isinstance(value, int):
         return str(value)
-    try:
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
-    except InvalidOperation:
-        return str(value)
-    if not number.is_finite():
+    number = _finite_decimal(value)
+    if number is None:
         return str(value)
     if number == 0:
         return "0"
     return format(number.normalize(), "f")
+
+
+def decimal_fixed(value: Any, scale: int) -> str | None:
+    """Text with exactly ``scale`` fractional digits, as MySQL and PostgreSQL write a DECIMAL
+    declared with that scale; a value with more digits (SQLite stores what it is given) keeps
+    them all, so it never looks equal to a rounded one."""
+    if value is None:
+        return None
+    number = _finite_decimal(int(value) if isinstance(value, bool) else value)
+    if number is None:
+        return str(value)
+    with localcontext() as ctx:
+        ctx.prec = max(64, len(number.as_tuple().digits) + scale + 2)
+        exact = number.quantize(Decimal(1).scaleb(-scale))
+    if exact != number:
+        return format(number.normalize(), "f")
+    text = format(exact, "f")
+    return text[1:] if text.startswith("-") and exact == 0 else text
 
 
 def float_canon(value: Any, digits: int = 12) -> str | None:
@@ -139,6 +163,7 @@ class SQLiteDialect(Dialect):
         register("sv_md5", 1, md5_hex, deterministic=True)
         register("sv_hexint", 1, hex_to_int, deterministic=True)
         register("sv_dec", 1, decimal_canon, deterministic=True)
+        register("sv_decfix", 2, decimal_fixed, deterministic=True)
         register("sv_float", 2, float_canon, deterministic=True)
         register("sv_ts", 2, timestamp_canon, deterministic=True)
         register("sv_date", 1, date_canon, deterministic=True)
@@ -169,6 +194,8 @@ class SQLiteDialect(Dialect):
         return f"sv_bigsum({expr})"
 
     def decimal_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
+        if column.fixed_scale is not None:
+            return f"sv_decfix({expr}, {int(column.fixed_scale)})"
         return f"sv_dec({expr})"
 
     def float_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
