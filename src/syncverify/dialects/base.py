@@ -371,7 +371,8 @@ class Dialect:
     def int_key_hash(self, column_expr: str) -> str:
         """Bucket source for a single integer key: a multiplicative hash modulo the prime
         2**31 - 1 (no overflow in 64-bit arithmetic; spreads ids that share a factor), far
-        cheaper than MD5. Same value on every dialect (``%`` truncates toward zero on all)."""
+        cheaper than MD5. Same value on every dialect (``%`` truncates toward zero on all).
+        Used where key ranges are not (the checksum level; keys spanning more than 2**62)."""
         return f"((({self.int64(column_expr)} % {INT_HASH_PRIME}) * {INT_HASH_MULTIPLIER}) % {INT_HASH_PRIME})"
 
     def bucket(self, key_hash_expr: str, modulus: int) -> str:
