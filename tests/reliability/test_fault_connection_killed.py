@@ -102,7 +102,7 @@ def test_postgres_backend_terminated_mid_diff(postgres_url, sv_home, tmp_path):
         with eng.connect() as c:
             return len(c.execute(sa.text(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'svrel_%' "
-                "AND state = 'active' AND query ILIKE '%big_%' AND query ILIKE '%group by%'")).all())
+                "AND state = 'active' AND query ~ 'big_(src|dst)' AND query ILIKE '%group by%'")).all())
 
     summary, killed = _run_with_killer(world, store, find_and_kill)
     assert killed, "the diff's GROUP BY was never seen running: nothing was killed"
@@ -130,7 +130,7 @@ def test_mariadb_connection_killed_mid_diff(mariadb_url, sv_home, tmp_path):
         with eng.connect() as c:
             ids = c.execute(sa.text(
                 "SELECT id FROM information_schema.processlist WHERE db = :db AND command = 'Query' "
-                "AND id <> CONNECTION_ID() AND info LIKE '%big_%' AND info LIKE '%GROUP BY%'"),
+                "AND id <> CONNECTION_ID() AND info REGEXP 'big_(src|dst)' AND info LIKE '%GROUP BY%'"),
                 {"db": db}).scalars().all()
             for pid in ids:
                 c.execute(sa.text(f"KILL CONNECTION {int(pid)}"))
