@@ -344,8 +344,7 @@ class Dialect:
 
     def field(self, expr: str, kind: ValueKind, column: ColumnInfo, canon: Canon) -> str:
         """The self-delimiting field of one column as one text expression."""
-        parts = self.field_parts(expr, kind, column, canon)
-        return parts[0] if len(parts) == 1 else self.concat(parts)
+        return self.row_text(self.field_parts(expr, kind, column, canon))
 
     def row_text(self, parts: list[str]) -> str:
         """One concatenation of the fields' parts (see :meth:`field_parts`)."""

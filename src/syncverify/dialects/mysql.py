@@ -55,14 +55,12 @@ class MySQLDialect(Dialect):
         return out
 
     def concat_value(self, expr: str, kind: ValueKind, column: ColumnInfo, canon: Canon) -> str:
-        # CONCAT converts numbers, DECIMALs and DATETIMEs to the same text as CAST(... AS CHAR),
+        # CONCAT converts numbers and DECIMALs to the same text as CAST(... AS CHAR),
         # several times more cheaply; text already in UTF-8 needs no CONVERT.
         if kind is ValueKind.INT and column.kind is ValueKind.INT and not column.is_boolean:
             return expr
         if kind is ValueKind.DECIMAL and column.fixed_scale is not None:
             return expr
-        if kind is ValueKind.TIMESTAMP and column.kind is ValueKind.TIMESTAMP and canon.timestamp_precision == 0:
-            return f"LEFT({expr}, 19)"
         if kind is ValueKind.TEXT and self._utf8(column):
             return expr
         return self.normalize(expr, kind, column, canon)
@@ -99,8 +97,9 @@ class MySQLDialect(Dialect):
     def timestamp_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
         p = canon.timestamp_precision
         if p == 0 and column.kind is ValueKind.TIMESTAMP:
-            # CAST is several times cheaper than DATE_FORMAT; its first 19 characters are the form.
-            return f"LEFT(CAST({expr} AS CHAR), 19)"
+            # The first 19 characters of the DATETIME's own text (LEFT converts it) are the form:
+            # several times cheaper than DATE_FORMAT or an explicit CAST.
+            return f"LEFT({expr}, 19)"
         if p == 0:
             return f"DATE_FORMAT({expr}, '%Y-%m-%d %H:%i:%s')"
         return f"LEFT(DATE_FORMAT({expr}, '%Y-%m-%d %H:%i:%s.%f'), {20 + p})"
