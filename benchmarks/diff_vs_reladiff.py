@@ -10,7 +10,8 @@ in the same run, for each pair of databases:
 * ``syncverify diff`` (a subprocess; its peak RSS via ``os.wait4``), checked against the exact
   expected set of differences;
 * ``reladiff -j 4 -a hashdiff`` (integer key only: reladiff refuses text keys), its
-  differences counted;
+  differences counted; stopped after ``--reladiff-timeout`` seconds (its cross-database run
+  MariaDB -> PostgreSQL does not finish in 300 s) and then reported as ``>SECONDS``;
 * the scan limit: both sides read every compared column once, concurrently,
   ``SELECT COUNT(*), SUM(LENGTH(CONCAT_WS(',', ...)))``.
 
@@ -21,6 +22,7 @@ afterwards.
     .venv/bin/python benchmarks/diff_vs_reladiff.py                    # 1M rows, integer key
     .venv/bin/python benchmarks/diff_vs_reladiff.py --key text         # key fphm VARCHAR(20)
     .venv/bin/python benchmarks/diff_vs_reladiff.py --rows 10000000 --no-reladiff
+    .venv/bin/python benchmarks/diff_vs_reladiff.py --row-hash sha256  # no native hash (PostgreSQL)
 """
 
 from __future__ import annotations
@@ -134,10 +136,11 @@ def fphm(n: int) -> str:
     return "2645" + str(n).rjust(16, "0")
 
 
-def run_syncverify(src_url: str, tgt_url: str, key: str, slices: int) -> tuple[float, int, dict]:
+def run_syncverify(src_url: str, tgt_url: str, key: str, slices: int, row_hash: str = "auto"
+                   ) -> tuple[float, int, dict]:
     cmd = [str(VENV_BIN / "python"), "-m", "syncverify.compare.cli", src_url, tgt_url, "--table", "inv_src",
            "--target-table", "inv_tgt", "--key", key, "--columns", ",".join(c for c in COLUMNS if c != key),
-           "--hash-slices", str(slices), "--json"]
+           "--hash-slices", str(slices), "--row-hash", row_hash, "--json"]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out_chunks: list[str] = []
@@ -153,7 +156,8 @@ def run_syncverify(src_url: str, tgt_url: str, key: str, slices: int) -> tuple[f
     return seconds, usage.ru_maxrss // 1024, json.loads(out_chunks[0])
 
 
-def run_reladiff(src_url: str, tgt_url: str) -> tuple[float, int]:
+def run_reladiff(src_url: str, tgt_url: str, timeout_s: float) -> tuple[float, int | None]:
+    """Seconds and differing keys; after ``timeout_s`` reladiff is stopped: (timeout_s, None)."""
     exe = shutil.which("reladiff", path=str(VENV_BIN)) or "reladiff"
 
     def rd(url: str) -> str:
@@ -165,7 +169,10 @@ def run_reladiff(src_url: str, tgt_url: str) -> tuple[float, int]:
     for c in COLUMNS:
         cmd += ["-c", c]
     started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return timeout_s, None
     seconds = time.perf_counter() - started
     if proc.returncode != 0 or "ERROR" in proc.stderr:
         raise SystemExit(f"reladiff failed: {proc.stderr[-2000:]}")
@@ -214,6 +221,12 @@ def main() -> None:
     parser.add_argument("--pairs", default="mariadb:mariadb,postgresql:postgresql,mariadb:postgresql")
     parser.add_argument("--no-reladiff", action="store_true")
     parser.add_argument("--hash-slices", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--row-hash", choices=("auto", "sha256"), default="auto",
+                        help="syncverify's --row-hash (sha256: the portable hash even where both sides "
+                             "share a native one)")
+    parser.add_argument("--reladiff-timeout", type=float, default=300, metavar="SECONDS",
+                        help="stop reladiff after this long (its cross-database hashdiff MariaDB -> "
+                             "PostgreSQL did not finish in 300 s); reported as '>SECONDS'")
     args = parser.parse_args()
     key = "id" if args.key == "int" else "fphm"
     pairs = [tuple(p.split(":")) for p in args.pairs.split(",")]
@@ -231,21 +244,26 @@ def main() -> None:
         print(f"rows={args.rows:,} key={key} hash_slices={args.hash_slices} "
               f"differences={sum(map(len, expected.values()))}")
         print(f"{'pair':24} {'syncverify s':>12} {'scan s':>8} {'reladiff s':>10} {'sv/scan':>8} "
-              f"{'reladiff/sv':>11} {'sv RSS MB':>9} exact")
+              f"{'reladiff/sv':>11} {'sv RSS MB':>9} exact row_hash")
         for a, b in pairs:
             # The tables differ only in where they live: source from a, target from b.
             src, tgt = urls[a][0], urls[b][1]
-            sv_s, rss, found = run_syncverify(src, tgt, key, args.hash_slices)
+            sv_s, rss, found = run_syncverify(src, tgt, key, args.hash_slices, args.row_hash)
             exact = check_exact(found, expected, key)
             scan_s = scan_limit(src, tgt)
-            rd_s, rd_n = (None, None) if args.no_reladiff or key != "id" else run_reladiff(src, tgt)
-            ratio_rd = f"{rd_s / sv_s:.1f}x" if rd_s else "-"
-            print(f"{a + '->' + b:24} {sv_s:12.2f} {scan_s:8.2f} {rd_s if rd_s is None else round(rd_s, 2)!s:>10} "
-                  f"{sv_s / scan_s:7.2f}x {ratio_rd:>11} {rss:9d} {exact}")
+            rd_s, rd_n = (None, None) if args.no_reladiff or key != "id" else \
+                run_reladiff(src, tgt, args.reladiff_timeout)
+            timed_out = rd_s is not None and rd_n is None
+            over = ">" if timed_out else ""
+            ratio_rd = f"{over}{rd_s / sv_s:.1f}x" if rd_s else "-"
+            rd_text = "-" if rd_s is None else f"{over}{rd_s:.2f}"
+            print(f"{a + '->' + b:24} {sv_s:12.2f} {scan_s:8.2f} {rd_text:>10} "
+                  f"{sv_s / scan_s:7.2f}x {ratio_rd:>11} {rss:9d} {exact!s:5} {found['stats'].get('row_hash')}")
             print(json.dumps({"pair": f"{a}->{b}", "rows": args.rows, "key": key, "hash_slices": args.hash_slices,
                               "syncverify_s": round(sv_s, 3),
                               "scan_limit_s": round(scan_s, 3), "reladiff_s": rd_s and round(rd_s, 3),
-                              "reladiff_keys_differing": rd_n, "syncverify_peak_rss_mb": rss, "exact": exact,
+                              "reladiff_keys_differing": rd_n, "reladiff_timed_out": timed_out,
+                              "syncverify_peak_rss_mb": rss, "exact": exact,
                               "stats": found["stats"]}))
     finally:
         for kind in urls:

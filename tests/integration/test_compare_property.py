@@ -2,8 +2,9 @@
 
 1. Equal rows give the same canonical key, row hash and bucket on every dialect.
 2. For random small tables and random mutations, ``diff_tables`` equals a naive in-Python diff,
-   for each pair of dialects (direction drawn at random), with the target's decimals at another
-   scale and its timestamps carrying sub-second noise that the default precision ignores.
+   for each pair of dialects and for PostgreSQL with itself (its native row hash; direction
+   drawn at random), with the target's decimals at another scale and its timestamps carrying
+   sub-second noise that the default precision ignores.
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ from syncverify.compare.plan import resolve
 from syncverify.connect.engine import make_engine
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.postgres]
+
+# Every pair of dialects, and PostgreSQL to itself: the one pair that hashes rows with a native
+# hash (hashtextextended) instead of SHA-256.
+PAIRS = [("mariadb", "postgresql"), ("postgresql", "sqlite"), ("sqlite", "mariadb"), ("postgresql", "postgresql")]
+
+
+def expected_row_hash(a: str, b: str) -> str:
+    return "postgresql-hashtextextended" if a == b == "postgresql" else "sha256"
 
 TEXT = st.text(alphabet=st.sampled_from(list("aAbB 0-_中文發票")), max_size=6)
 KEY = st.text(alphabet=st.sampled_from(list("abcAB01 中")), min_size=1, max_size=5)
@@ -84,7 +93,10 @@ def test_equal_rows_hash_alike_on_every_dialect(urls: dict[str, str], engines: d
     for db, url in urls.items():
         create_table(url, name, columns(2), data)
         try:
-            pair = resolve(TableRef(engines[db], name), TableRef(engines[db], name), CompareSpec(key=["fphm"]))
+            # SHA-256, the hash every dialect shares (a table compared with itself on PostgreSQL
+            # would use its native hash).
+            pair = resolve(TableRef(engines[db], name), TableRef(engines[db], name),
+                           CompareSpec(key=["fphm"], row_hash="sha256"))
             side = pair.source
             sql, params = side.rows_sql(HashLevel(7), list(range(7)))
             hashes = set(side.run(sql, params))
@@ -136,7 +148,7 @@ OPS = st.lists(st.tuples(st.integers(0, 50), st.sampled_from(["delete", "je", "b
                          st.none() | st.sampled_from(["", " ", "中", "0"])), max_size=5)
 
 
-@pytest.mark.parametrize("pair", [("mariadb", "postgresql"), ("postgresql", "sqlite"), ("sqlite", "mariadb")])
+@pytest.mark.parametrize("pair", PAIRS)
 @settings(max_examples=10, deadline=None, phases=NO_SHRINK, suppress_health_check=SLOW_OK)
 @given(rows=keyed(row_values()), ops=OPS, extra=keyed(row_values(), prefix="x", max_size=2), flip=st.booleans(),
        slices=st.sampled_from([1, 2]))
@@ -158,6 +170,7 @@ def test_diff_equals_naive_diff(urls: dict[str, str], engines: dict[str, sa.Engi
         drop_tables(urls[b], t_name)
     expected = naive_diff(source, target, ["fphm"], ["je", "bz", "n", "kprq", "f"])
     assert found(result) == expected
+    assert result.details["row_hash"] == expected_row_hash(a, b)
     assert result.source_rows == len(source) and result.target_rows == len(target)
     assert result.duplicate_count == 0
 
@@ -173,7 +186,7 @@ def int_columns(scale: int) -> list[sa.Column[Any]]:
             sa.Column("n", sa.BigInteger), sa.Column("kprq", ts6())]
 
 
-@pytest.mark.parametrize("pair", [("mariadb", "postgresql"), ("postgresql", "sqlite"), ("sqlite", "mariadb")])
+@pytest.mark.parametrize("pair", PAIRS)
 @settings(max_examples=10, deadline=None, phases=NO_SHRINK, suppress_health_check=SLOW_OK)
 @given(keys=INT_KEYS, values=st.data(), ops=OPS, extra=st.lists(st.integers(-(2**61), 2**61), max_size=3),
        flip=st.booleans(), target_scale=st.sampled_from([2, 4]), buckets=st.sampled_from([1, 3, 4096]))
@@ -199,6 +212,7 @@ def test_int_key_diff_equals_naive_diff(urls: dict[str, str], engines: dict[str,
         drop_tables(urls[b], t_name)
     expected = naive_diff(source, target, ["id"], ["je", "bz", "n", "kprq"])
     assert found(result) == expected
+    assert result.details["row_hash"] == expected_row_hash(a, b)
     everything = keys + extra
     narrow = bool(everything) and max(everything) - min(everything) < MAX_RANGE_SPAN
     assert result.details["bucketing"] == ("range" if narrow else "hash")

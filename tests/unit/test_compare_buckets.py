@@ -81,3 +81,29 @@ def test_decimal_fixed_writes_the_declared_scale(value: object, scale: int, text
 def test_decimal_fixed_text_is_equal_exactly_when_values_are(a: Decimal, b: Decimal) -> None:
     assert (decimal_fixed(a, 3) == decimal_fixed(b, 3)) == (a == b)
     assert decimal_fixed(a, 3) == f"{a:.3f}".replace("-0.000", "0.000")
+
+
+# Sorted, disjoint half-open ranges: cut points drawn, paired off.
+RANGES = st.lists(st.integers(-(2**40), 2**40), unique=True, max_size=60).map(sorted).map(
+    lambda cuts: [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts) - 1, 2)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(ranges=RANGES, probes=st.lists(st.integers(-(2**40) - 2, 2**40 + 2), max_size=30))
+def test_in_ranges_flat_and_split_agree_with_python(ranges: list[tuple[int, int]], probes: list[int]) -> None:
+    """MySQL's halving spelling and the flat OR select exactly the keys in the ranges (run in
+    SQLite, which reads both spellings: the predicate is plain SQL)."""
+    from syncverify.dialects.base import Dialect
+    from syncverify.dialects.mysql import MySQLDialect
+
+    keys = probes + [a for a, _ in ranges] + [b - 1 for _, b in ranges] + [b for _, b in ranges]
+    expected = sorted({k for k in keys if any(a <= k < b for a, b in ranges)})
+    engine = sa.create_engine("sqlite://")
+    with engine.connect() as c:
+        c.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+        for k in set(keys):
+            c.execute(sa.text("INSERT INTO t VALUES (:k)"), {"k": k})
+        for spelling in (Dialect().in_ranges("x", ranges), MySQLDialect().in_ranges("`x`", ranges)):
+            got = [r[0] for r in c.execute(sa.text(f"SELECT x FROM t WHERE {spelling} ORDER BY x"))]
+            assert got == expected, spelling
+    engine.dispose()

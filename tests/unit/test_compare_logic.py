@@ -67,3 +67,11 @@ def test_spec_accepts_comma_separated_key() -> None:
     assert CompareSpec(key="fpdm, fphm").key == ["fpdm", "fphm"]  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         CompareSpec(key=[])
+
+
+def test_spec_names_a_bad_row_hash_or_slice_count() -> None:
+    assert CompareSpec(key=["id"]).row_hash == "auto"
+    with pytest.raises(ValueError, match="row_hash must be one of auto, sha256, not 'md5'"):
+        CompareSpec(key=["id"], row_hash="md5")
+    with pytest.raises(ValueError, match="hash_slices"):
+        CompareSpec(key=["id"], hash_slices=3)

@@ -67,6 +67,8 @@ def test_session_statements() -> None:
     assert "SET SESSION max_execution_time = 5000" in MySQLDialect().session_statements(True, 5000, "8.0.36")
     pg = PostgreSQLDialect().session_statements(True, 5000)
     assert "SET default_transaction_read_only = on" in pg and "SET statement_timeout = 5000" in pg
+    assert "SET jit = off" in PostgreSQLDialect().session_statements(True, 5000, "150020")
+    assert "SET jit = off" not in PostgreSQLDialect().session_statements(True, 5000, "100007")   # TBase: PG 10
     assert SQLiteDialect().session_statements(True, 5000) == ["PRAGMA query_only = ON"]
     assert not any("READ ONLY" in s for s in MySQLDialect().session_statements(False, 0))
 

@@ -68,16 +68,19 @@ class DiffStats:
     final_modulus: int = 0
     bucketing: str = "hash"
     duplicate_scan: dict[str, bool] = field(default_factory=dict)
+    steps: dict[str, float] = field(default_factory=dict)     # wall seconds per step, both sides at once
 
     def as_dict(self) -> dict[str, Any]:
         return {"seconds": {k: round(v, 3) for k, v in self.seconds.items()},
                 "rows_fetched": dict(self.rows_fetched), "queries": self.queries, "rounds": self.rounds,
                 "bucketing": self.bucketing, "buckets": self.first_buckets, "mismatched_buckets": self.mismatched_buckets,
-                "final_modulus": self.final_modulus, "duplicate_scan": dict(self.duplicate_scan)}
+                "final_modulus": self.final_modulus, "duplicate_scan": dict(self.duplicate_scan),
+                "steps": {k: round(v, 3) for k, v in self.steps.items()}}
 
 
-def on_both(pair: Pair, stats: DiffStats, work: Callable[[SidePlan], T]) -> tuple[T, T]:
-    """Run ``work`` on the source and the target concurrently; time each side."""
+def on_both(pair: Pair, stats: DiffStats, work: Callable[[SidePlan], T], step: str = "query") -> tuple[T, T]:
+    """Run ``work`` on the source and the target concurrently; time each side, and the step
+    (named, summed over repeats) as both together."""
     def timed(side: str, plan: SidePlan) -> T:
         started = time.perf_counter()
         try:
@@ -85,10 +88,12 @@ def on_both(pair: Pair, stats: DiffStats, work: Callable[[SidePlan], T]) -> tupl
         finally:
             stats.seconds[side] += time.perf_counter() - started
 
+    started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="syncverify-diff") as pool:
         fs = pool.submit(timed, "source", pair.source)
         ft = pool.submit(timed, "target", pair.target)
         wait([fs, ft])
+    stats.steps[step] = stats.steps.get(step, 0.0) + time.perf_counter() - started
     stats.queries += 2
     return fs.result(), ft.result()
 
@@ -110,7 +115,7 @@ def first_level(pair: Pair, spec: CompareSpec, stats: DiffStats) -> Level:
     """Key ranges for one integer key column (later rounds read only the differing ranges
     through the key's index), else hash buckets."""
     if pair.source.int_key:
-        src, tgt = on_both(pair, stats, lambda p: p.run(*p.key_range_sql())[0])
+        src, tgt = on_both(pair, stats, lambda p: p.run(*p.key_range_sql())[0], "key range")
         lows = [v for v in (_integer(src[0]), _integer(tgt[0])) if v is not None]
         highs = [v for v in (_integer(src[1]), _integer(tgt[1])) if v is not None]
         if lows and highs and max(highs) - min(lows) < MAX_RANGE_SPAN:
@@ -175,7 +180,7 @@ def _batches(buckets: dict[int, int], limit: int) -> list[list[int]]:
 def bucket_diff(pair: Pair, spec: CompareSpec, findings: Findings, stats: DiffStats) -> tuple[int, int]:
     """Find every missing, extra, changed and duplicated key; returns the row count per side."""
     level = first_level(pair, spec, stats)
-    src, tgt = on_both(pair, stats, lambda p: bucket_sums(p, level, None))
+    src, tgt = on_both(pair, stats, lambda p: bucket_sums(p, level, None), "round 1")
     source_rows = sum(v[0] for v in src.values())
     target_rows = sum(v[0] for v in tgt.values())
     mismatched = _mismatched(src, tgt)
@@ -191,7 +196,8 @@ def bucket_diff(pair: Pair, spec: CompareSpec, findings: Findings, stats: DiffSt
         if finer == level:            # one key per bucket already
             break
         parent = (level, sorted(mismatched))
-        src, tgt = on_both(pair, stats, lambda p, f=finer, pa=parent: bucket_sums(p, f, pa))  # type: ignore[misc]
+        src, tgt = on_both(pair, stats, lambda p, f=finer, pa=parent: bucket_sums(p, f, pa),  # type: ignore[misc]
+                           f"round {stats.rounds + 1}")
         level, mismatched = finer, _mismatched(src, tgt)
         stats.rounds += 1
     stats.final_modulus = level.buckets
@@ -200,7 +206,7 @@ def bucket_diff(pair: Pair, spec: CompareSpec, findings: Findings, stats: DiffSt
             sql, params = plan.rows_sql(level, b)
             return rows_of(plan, plan.stream(sql, params))
 
-        s_rows, t_rows = on_both(pair, stats, fetch)
+        s_rows, t_rows = on_both(pair, stats, fetch, "fetch rows")
         stats.rows_fetched["source"] += sum(len(v) for v in s_rows.values())
         stats.rows_fetched["target"] += sum(len(v) for v in t_rows.values())
         classify(s_rows, t_rows, findings)
@@ -219,7 +225,7 @@ def duplicate_scan(pair: Pair, spec: CompareSpec, findings: Findings, stats: Dif
         n = len(plan.key_cols)
         return [tuple(r[:n]) for r in plan.stream(sql, params)]
 
-    src, tgt = on_both(pair, stats, scan)
+    src, tgt = on_both(pair, stats, scan, "duplicate scan")
     for key in [*src, *tgt]:
         findings.add("duplicate", key)
 
@@ -237,7 +243,7 @@ def fetch_keys(pair: Pair, keys: Sequence[InternalKey], stats: DiffStats, chunk:
             sql, params = plan.rows_by_keys_sql(part)
             return rows_of(plan, plan.stream(sql, params))
 
-        s, t = on_both(pair, stats, fetch)
+        s, t = on_both(pair, stats, fetch, "fetch keys")
         for mine, got in ((src, s), (tgt, t)):
             for key, hashes in got.items():
                 if key in wanted:

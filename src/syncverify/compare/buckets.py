@@ -85,13 +85,9 @@ class RangeLevel:
         return d.int_div(f"({d.int64(plan.col(plan.key_cols[0]))} - {self.low})", self.width)
 
     def within(self, plan: SidePlan, buckets: Sequence[int]) -> str:
-        column = plan.col(plan.key_cols[0])
-        ranges = []
-        for first, last in runs(buckets):
-            start = self.low + first * self.width
-            end = self.low + (last + 1) * self.width      # exclusive
-            ranges.append(f"({column} >= {start} AND {column} < {end})")
-        return "(" + " OR ".join(ranges) + ")" if ranges else "1 = 0"
+        ranges = [(self.low + first * self.width, self.low + (last + 1) * self.width)   # end exclusive
+                  for first, last in runs(buckets)]
+        return plan.dialect.in_ranges(plan.col(plan.key_cols[0]), ranges)
 
     def finer(self, factor: int) -> RangeLevel:
         return RangeLevel(self.low, self.high, max(1, self.width // factor))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from syncverify.compare.engine import diff_tables
-from syncverify.compare.spec import CompareSpec, TableRef
+from syncverify.compare.spec import ROW_HASHES, CompareSpec, TableRef
 from syncverify.connect.engine import make_engine, redacted
 from syncverify.errors import KeyNotUniqueError, SyncverifyError
 from syncverify.exitcodes import ExitCode
@@ -75,8 +75,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fractional second digits compared (default 0: whole seconds)")
     p.add_argument("--bucket-count", type=int, default=4096, help="first-level hash buckets (default 4096)")
     p.add_argument("--hash-slices", type=int, choices=(1, 2), default=1,
-                   help="60-bit MD5 slices summed per bucket (default 1; 2 makes a missed difference "
+                   help="60-bit hash slices summed per bucket (default 1; 2 makes a missed difference "
                         "even less likely than 2**-60 per bucket, at about twice the cost)")
+    p.add_argument("--row-hash", choices=ROW_HASHES, default="auto",
+                   help="auto (default): a native hash both databases share and agree on (PostgreSQL to "
+                        "PostgreSQL), else SHA-256; sha256: always SHA-256")
     p.add_argument("--confirm-delay", type=float, default=0, metavar="SECONDS",
                    help="re-check differing keys after this delay; converged keys are in flight")
     p.add_argument("--allow-duplicates", action="store_true",
@@ -139,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
             exclude_columns=_list(args.exclude_columns) or [],
             float_digits=args.float_digits, timestamp_precision=args.timestamp_precision,
             where=args.where, source_where=args.source_where, target_where=args.target_where,
-            bucket_count=args.bucket_count, hash_slices=args.hash_slices)
+            bucket_count=args.bucket_count, hash_slices=args.hash_slices,
+            row_hash=args.row_hash)
         spec.canon  # noqa: B018 - validates the digits and precision
     except ValueError as exc:
         raise SyncverifyError(f"bad option: {exc}") from None

@@ -63,7 +63,7 @@ def diff_tables(source: TableRef, target: TableRef, spec: CompareSpec, link_id: 
     started = time.perf_counter()
     pair = resolve(source, target, spec)
     result = new_result(CheckKind.DIFF, source, target, spec, link_id)
-    stats = DiffStats()
+    stats = DiffStats(steps={"resolve": time.perf_counter() - started})
     findings = Findings(cap=spec.key_cap)
     result.source_rows, result.target_rows = bucket_diff(pair, spec, findings, stats)
     duplicate_scan(pair, spec, findings, stats)
@@ -77,6 +77,7 @@ def diff_tables(source: TableRef, target: TableRef, spec: CompareSpec, link_id: 
     fill(result, findings)
     result.details = {
         **stats.as_dict(),
+        "row_hash": pair.source.row_hash_name,
         "key": pair.key_names,
         "columns": pair.column_names,
         "kinds": {n: k.value for n, k in zip(pair.key_names + pair.column_names,

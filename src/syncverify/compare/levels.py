@@ -35,7 +35,7 @@ def count_rows(source: TableRef, target: TableRef, spec: CompareSpec, link_id: s
         sql, params = plan.count_sql()
         return int(plan.run(sql, params)[0][0])
 
-    result.source_rows, result.target_rows = on_both(pair, stats, count)
+    result.source_rows, result.target_rows = on_both(pair, stats, count, "count")
     _net(result)
     result.details = {**stats.as_dict(), "elapsed_s": round(time.perf_counter() - started, 3)}
     return result.finish()
@@ -67,7 +67,7 @@ def business_totals(source: TableRef, target: TableRef, spec: CompareSpec,
         sql = f"SELECT {day} AS d, COUNT(*){sums} FROM {plan.table_sql}{where} GROUP BY {day}"
         return {str(r[0]): (int(r[1]), [_number(v) for v in r[2:]]) for r in plan.run(sql, params)}
 
-    src, tgt = on_both(pair, stats, totals)
+    src, tgt = on_both(pair, stats, totals, "totals")
     result.source_rows = sum(v[0] for v in src.values())
     result.target_rows = sum(v[0] for v in tgt.values())
     zero = (0, [Decimal(0)] * len(pair.column_names))
@@ -97,7 +97,7 @@ def checksum(source: TableRef, target: TableRef, spec: CompareSpec, link_id: str
     pair = resolve(source, target, spec)
     result = new_result(CheckKind.CHECKSUM, source, target, spec, link_id)
     stats = DiffStats()
-    src, tgt = on_both(pair, stats, lambda p: bucket_sums(p, HashLevel(spec.bucket_count), None))
+    src, tgt = on_both(pair, stats, lambda p: bucket_sums(p, HashLevel(spec.bucket_count), None), "checksum")
     result.source_rows = sum(v[0] for v in src.values())
     result.target_rows = sum(v[0] for v in tgt.values())
     zero: tuple[int, ...] = (0,)
@@ -105,5 +105,6 @@ def checksum(source: TableRef, target: TableRef, spec: CompareSpec, link_id: str
     _net(result)
     result.changed_count = len(mismatched) if mismatched and not (result.missing_count or result.extra_count) else 0
     result.details = {**stats.as_dict(), "buckets": spec.bucket_count, "mismatched_buckets": len(mismatched),
+                      "row_hash": pair.source.row_hash_name,
                       "columns": pair.column_names, "elapsed_s": round(time.perf_counter() - started, 3)}
     return result.finish()

@@ -30,6 +30,11 @@ InternalKey = tuple[str | None, ...]       # canonical text per key column (None
 # Key kinds whose canonical text is also a valid literal for the column: looked up by raw value.
 _RAW_LOOKUP_KINDS = {ValueKind.INT, ValueKind.DECIMAL, ValueKind.TEXT, ValueKind.DATE}
 
+# Two databases that agree on the native hash of these (empty, around lookup3's 12-byte blocks,
+# non-ASCII: a server encoding other than UTF-8 shows here) hash rows with it. No ':' or '%':
+# they would read as bind parameters.
+NATIVE_PROBE_TEXTS = ("", "a", "syncverify1", "syncverify12", "syncverify123", "发票 ü ~ 1,a", "0123456789" * 10)
+
 
 def side_label(ref: TableRef, default: str) -> str:
     return ref.label or default
@@ -123,6 +128,7 @@ class SidePlan:
     key_unique: bool
     int_key: bool = False
     hash_slices: int = 2
+    native_hash: bool = False         # both sides hash with the dialects' shared native hash
 
     # -- SQL fragments ---------------------------------------------------------------------
     @property
@@ -132,12 +138,40 @@ class SidePlan:
     def col(self, info: ColumnInfo) -> str:
         return self.dialect.quote(info.name)
 
+    @property
+    def row_hash_name(self) -> str:
+        return (self.dialect.native_hash_name or "sha256") if self.native_hash else "sha256"
+
     def key_hash(self) -> str:
         """The integer the buckets are taken from: a cheap arithmetic hash for one integer key
-        column (when both sides hold integers), else MD5 of the key's canonical text."""
+        column (when both sides hold integers), else the row hash of the key's canonical text."""
         if self.int_key:
             return self.dialect.int_key_hash(self.col(self.key_cols[0]))
+        if self.native_hash:
+            return self.dialect.native_hash(self.key_text(), 0)
         return self.dialect.key_hash(self.key_text())
+
+    def _hash_input(self, text: str) -> str:
+        """What a row's hash slices are taken from: its SHA-256 hex, or the text itself for a native hash."""
+        return text if self.native_hash else self.dialect.sha256_hex(text)
+
+    def _slices(self, hash_input: str) -> list[str]:
+        """The row's integer hash slices, from the value of :meth:`_hash_input`."""
+        d = self.dialect
+        if self.native_hash:
+            return [d.native_hash(hash_input, seed) for seed in range(self.hash_slices)]
+        return d.hex_slices(hash_input, self.hash_slices)
+
+    def native_probe(self) -> tuple[int, ...] | None:
+        """This side's native hash of :data:`NATIVE_PROBE_TEXTS` (None: it cannot compute it)."""
+        d = self.dialect
+        if d.native_hash_name is None:
+            return None
+        values = ", ".join(d.native_hash(d.literal(t), seed) for t in NATIVE_PROBE_TEXTS for seed in (0, 1))
+        try:
+            return tuple(int(v) for v in self.run(f"SELECT {values}", {})[0])
+        except (SyncverifyError, TypeError, ValueError):
+            return None
 
     def key_values(self) -> list[str]:
         """Canonical text of each key column (NULL stays NULL)."""
@@ -170,15 +204,15 @@ class SidePlan:
 
     # -- queries ---------------------------------------------------------------------------
     def _hashed(self, select: str, outer: str, where: str, wrap: Callable[[str], str]) -> str:
-        """``SELECT select, wrap(slices...)``. With one slice the row's MD5 is inlined (each row
-        hashed once; the database may parallelise); with two, a derived table computes it once
-        (``outer`` names its columns) and the dialect keeps the planner from inlining it."""
+        """``SELECT select, wrap(slices...)``. With one slice the row's hash is inlined (each row
+        hashed once; the database may parallelise); with two, a derived table computes the hash
+        input once (``outer`` names its columns) and the dialect keeps the planner from inlining it."""
         d = self.dialect
-        row_hash = d.md5_hex(self.row_text())
+        hash_input = self._hash_input(self.row_text())
         if self.hash_slices == 1:
-            return f"SELECT {select}, {wrap(d.hex_slices(row_hash, 1)[0])} FROM {self.table_sql}{where}"
-        inner = f"SELECT {select}, {row_hash} AS h FROM {self.table_sql}{where}{d.subquery_fence}"
-        slices = ", ".join(wrap(x) for x in d.hex_slices("h", self.hash_slices))
+            return f"SELECT {select}, {wrap(self._slices(hash_input)[0])} FROM {self.table_sql}{where}"
+        inner = f"SELECT {select}, {hash_input} AS h FROM {self.table_sql}{where}{d.subquery_fence}"
+        slices = ", ".join(wrap(x) for x in self._slices("h"))
         return f"SELECT {outer}, {slices} FROM ({inner}) x"
 
     def bucket_sums_sql(self, level: Level, parent: tuple[Level, Sequence[int]] | None
@@ -291,6 +325,15 @@ class Pair:
         return self.source, self.target
 
 
+def shares_native_hash(source: SidePlan, target: SidePlan) -> bool:
+    """Whether both sides name the same native hash and compute the same values with it."""
+    name = source.dialect.native_hash_name
+    if name is None or name != target.dialect.native_hash_name:
+        return False
+    probe = source.native_probe()
+    return probe is not None and probe == target.native_probe()
+
+
 def resolve(source: TableRef, target: TableRef, spec: CompareSpec, *, need_values: bool = True) -> Pair:
     """Reflect both tables and build both side plans (raises SchemaError / PredicateError)."""
     preds = {
@@ -330,7 +373,7 @@ def resolve(source: TableRef, target: TableRef, spec: CompareSpec, *, need_value
     canon = spec.canon
     window = (spec.window_start, spec.window_end)
 
-    # One integer key column on both sides: buckets by arithmetic instead of MD5.
+    # One integer key column on both sides: buckets by arithmetic instead of SHA-256.
     int_key = (len(s_key) == 1 and key_kinds[0] is ValueKind.INT
                and not any(c.is_boolean or c.kind is not ValueKind.INT for c in (s_key[0], t_key[0])))
 
@@ -340,6 +383,9 @@ def resolve(source: TableRef, target: TableRef, spec: CompareSpec, *, need_value
                         [p for p in side_preds if p], canon, window, key_is_unique(insp, ref, key), int_key,
                         spec.hash_slices)
 
-    return Pair(plan(source, s_label, s_key, s_vals, s_win, s_insp, preds["source"]),
+    pair = Pair(plan(source, s_label, s_key, s_vals, s_win, s_insp, preds["source"]),
                 plan(target, t_label, t_key, t_vals, t_win, t_insp, preds["target"]),
                 list(spec.key), names)
+    if spec.row_hash == "auto" and shares_native_hash(pair.source, pair.target):
+        pair.source.native_hash = pair.target.native_hash = True
+    return pair

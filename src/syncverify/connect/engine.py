@@ -57,7 +57,9 @@ def make_engine(url: str, *, read_only: bool = True, statement_timeout_s: float 
         version = ""
         get_info = getattr(dbapi_connection, "get_server_info", None)
         if callable(get_info):
-            version = str(get_info())
+            version = str(get_info())                        # pymysql: '10.11.6-MariaDB-...'
+        elif isinstance(getattr(dbapi_connection, "server_version", None), int):
+            version = str(dbapi_connection.server_version)   # psycopg2: 150020 for 15.20
         cursor = dbapi_connection.cursor()
         try:
             for statement in dialect.session_statements(read_only, timeout_ms, version):

@@ -1,6 +1,6 @@
 """SQLite (the embedded demo database): canonical forms by Python functions on the connection.
 
-SQLite has no MD5, no arbitrary-precision SUM and no fixed formatting of numbers and times, and
+SQLite has no SHA-256, no arbitrary-precision SUM and no fixed formatting of numbers and times, and
 its values are dynamically typed (a DECIMAL column may hold an integer, a float or text). The
 dialect therefore registers small deterministic Python functions on every connection; they
 implement the same canonical forms as the SQL of the other dialects (see ``dialects.base``).
@@ -17,8 +17,8 @@ from typing import Any
 from syncverify.dialects.base import Canon, ColumnInfo, Dialect
 
 
-def md5_hex(text: str | None) -> str | None:
-    return None if text is None else hashlib.md5(str(text).encode("utf-8")).hexdigest()
+def sha256_hex(text: str | None) -> str | None:
+    return None if text is None else hashlib.sha256(str(text).encode("utf-8")).hexdigest()
 
 
 def hex_to_int(text: str | None) -> int | None:
@@ -160,7 +160,7 @@ class SQLiteDialect(Dialect):
 
     def on_connect(self, dbapi_connection: Any) -> None:
         register = dbapi_connection.create_function
-        register("sv_md5", 1, md5_hex, deterministic=True)
+        register("sv_sha256", 1, sha256_hex, deterministic=True)
         register("sv_hexint", 1, hex_to_int, deterministic=True)
         register("sv_dec", 1, decimal_canon, deterministic=True)
         register("sv_decfix", 2, decimal_fixed, deterministic=True)
@@ -184,8 +184,8 @@ class SQLiteDialect(Dialect):
     def int_text(self, expr: str) -> str:
         return f"CAST(CAST({expr} AS INTEGER) AS TEXT)"
 
-    def md5_hex(self, text_expr: str) -> str:
-        return f"sv_md5({text_expr})"
+    def sha256_hex(self, text_expr: str) -> str:
+        return f"sv_sha256({text_expr})"
 
     def hex_to_int(self, hex_expr: str) -> str:
         return f"sv_hexint({hex_expr})"
