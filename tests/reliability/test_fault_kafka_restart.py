@@ -15,6 +15,7 @@ from rel_helpers import admin, write_world
 from syncverify.kafka.broker import LocalBroker
 from syncverify.kafka.produce import produce_json
 from syncverify.results import CheckKind, Outcome
+from syncverify.runner import verify as verify_module
 from syncverify.runner.verify import verify
 from syncverify.runner.windows import BUREAU_TZ
 from syncverify.store import Store
@@ -32,7 +33,7 @@ def _produce(bootstrap: str) -> None:
 @pytest.mark.kafka
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_broker_stopped_mid_run_then_resumed(postgres_url, sv_home, tmp_path):
+def test_broker_stopped_mid_run_then_resumed(postgres_url, sv_home, tmp_path, monkeypatch):
     try:
         broker = LocalBroker.start()
     except Exception as exc:  # the shared fixtures' policy: fail under CI, skip loudly elsewhere
@@ -59,13 +60,19 @@ def test_broker_stopped_mid_run_then_resumed(postgres_url, sv_home, tmp_path):
     world.profile.write_text(profile)
     store = Store(f"sqlite:///{sv_home / 'results.sqlite'}")
     try:
-        # the broker goes down right after the first (database) check finished
-        def stop_after_first(result) -> None:
-            if result.check_id.startswith("diff/A-DB"):
+        # The broker goes down mid-run, just before the worker starts the Kafka link's checks.
+        # (Stopping it from on_result after the database check raced the worker, which could
+        # already be reading the topic.)
+        def stop_before_kafka_link(lc, context):
+            if lc.link.id == "B-KAFKA":
                 broker.stop()
+            return run_one(lc, context)
 
+        run_one = verify_module.execute
+        monkeypatch.setattr(verify_module, "execute", stop_before_kafka_link)
         t0 = time.monotonic()
-        first = verify(world.options(workers=1, now=LATER), store, on_result=stop_after_first)
+        first = verify(world.options(workers=1, now=LATER), store)
+        monkeypatch.undo()
         took = time.monotonic() - t0
         by_id = {r.check_id: r for r in first.results}
         assert by_id["diff/A-DB/fp_t"].outcome is Outcome.CONSISTENT
