@@ -78,7 +78,7 @@ class DiffStats:
                 "steps": {k: round(v, 3) for k, v in self.steps.items()}}
 
 
-def on_both(pair: Pair, stats: DiffStats, work: Callable[[SidePlan], T], step: str = "query") -> tuple[T, T]:
+def on_both(pair: Pair, stats: DiffStats, work: Callable[[SidePlan], T], step: str) -> tuple[T, T]:
     """Run ``work`` on the source and the target concurrently; time each side, and the step
     (named, summed over repeats) as both together."""
     def timed(side: str, plan: SidePlan) -> T:

@@ -127,7 +127,7 @@ class SidePlan:
     window: tuple[datetime | date | None, datetime | date | None]
     key_unique: bool
     int_key: bool = False
-    hash_slices: int = 2
+    hash_slices: int = 1
     native_hash: bool = False         # both sides hash with the dialects' shared native hash
 
     # -- SQL fragments ---------------------------------------------------------------------
@@ -140,7 +140,7 @@ class SidePlan:
 
     @property
     def row_hash_name(self) -> str:
-        return (self.dialect.native_hash_name or "sha256") if self.native_hash else "sha256"
+        return str(self.dialect.native_hash_name) if self.native_hash else "sha256"
 
     def key_hash(self) -> str:
         """The integer the buckets are taken from: a cheap arithmetic hash for one integer key

@@ -2,7 +2,7 @@
 
 The comparison engine builds every query from these methods and never branches on the database
 name. Equal rows must produce byte-identical canonical text on every dialect, hence the same
-SHA-256, the same hash slices and the same bucket. The canonical forms (DESIGN.md, "Equality across
+row hash, the same hash slices and the same bucket. The canonical forms (DESIGN.md, "Equality across
 dialects"):
 
 ========== ==================================================================================
@@ -28,23 +28,24 @@ is ``<UTF-8 byte count>:<value>``; any other value is ``<value>,``. The encoding
 self-delimiting, so NULL, ``''`` and ``0`` stay distinct in every position and no choice of
 separator characters inside text can make two different rows collide.
 
-Hashes: ``sha256(UTF-8 bytes of the canonical text)``; 60-bit slices of it (hex digits 1-15, and 16-30 for a second
-slice) become integers that are summed per bucket together with a row count (sums of wide
-slices: duplicates do not cancel as with XOR, and two different sets of rows give the same
-count and sum with probability about 2**-60, where CRC32 collides after some 10**5 rows).
+Hashes: ``sha256(UTF-8 bytes of the canonical text)``; 60-bit slices of it (hex digits 1-15,
+and 16-30 for a second slice) become integers that are summed per bucket together with a row
+count (sums of wide slices: duplicates do not cancel as with XOR, and two different sets of rows
+give the same count and sum with probability about 2**-60, where CRC32 collides after some
+10**5 rows).
 Buckets come from the key alone, so a changed row stays in its bucket: ``sha256(key canonical
 text)``'s first slice modulo M (a finer modulus that is a multiple of a coarser one splits each
 coarse bucket), or for one integer key column its offset from the smallest key divided by a
 bucket width (see ``syncverify.compare.buckets``).
 
-A native row hash replaces SHA-256 where both sides can compute the same one: a dialect may name a
-64-bit hash of text's bytes its database computes far more cheaply (:attr:`Dialect.native_hash_name`,
-:meth:`Dialect.native_hash`: PostgreSQL's ``hashtextextended``). Two sides whose dialects name the
-same function, and whose databases return the same values for the probe texts, hash rows and keys
-with it (63 bits, seeds 0 and 1 for the two slices); any other pair uses SHA-256. (SHA-256
-rather than MD5: the cost of either is mostly a fixed setup per call, and MariaDB's SHA2 is four
-times cheaper than its MD5.) The canonical text
-is the same either way.
+A native row hash replaces SHA-256 where both sides can compute the same one: a dialect may
+name a 64-bit hash of text's bytes its database computes far more cheaply
+(:attr:`Dialect.native_hash_name`, :meth:`Dialect.native_hash`: PostgreSQL's
+``hashtextextended``). Two sides whose dialects name the same function, and whose databases
+return the same values for the probe texts, hash rows and keys with it (63 bits, seeds 0 and 1
+for the two slices); any other pair uses SHA-256. The canonical text is the same either way.
+(SHA-256 rather than MD5: the cost of either is mostly a fixed setup per call, and MariaDB's
+SHA2 is four times cheaper than its MD5.)
 """
 
 from __future__ import annotations
@@ -385,8 +386,9 @@ class Dialect:
     native_hash_name: str | None = None
 
     def native_hash(self, text_expr: str, seed: int) -> str:
-        """A non-negative 63-bit integer hash of the UTF-8 bytes of a text expression, for
-        seed 0 or 1 (the two hash slices); only where :attr:`native_hash_name` is set."""
+        """A non-negative 63-bit integer hash of the bytes of a text expression as the database
+        stores them (UTF-8 on the supported servers; the probe texts include non-ASCII ones),
+        for seed 0 or 1 (the two hash slices); only where :attr:`native_hash_name` is set."""
         raise NotImplementedError
 
     def key_hash(self, key_text_expr: str) -> str:
