@@ -12,12 +12,17 @@ import multiprocessing as mp
 import os
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from syncverify.demo_score import Score, score
+from syncverify.demo_score import Score, TicketScore, score, score_tickets
+
+if TYPE_CHECKING:
+    from syncverify.sandbox import World
+    from syncverify.sandbox.faults import FaultSpec
 
 # Seconds before differing keys are re-checked, and when the sandbox's in-flight rows land:
 # the rows are missing at the first pass and present at the confirmation.
@@ -31,10 +36,12 @@ class DemoOutcome:
     run_id: str
     reports: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    tickets: TicketScore | None = None
+    world: World | None = None
 
     @property
     def ok(self) -> bool:
-        return self.score.ok
+        return self.score.ok and (self.tickets is None or self.tickets.ok)
 
 
 def _check_link(params: dict[str, Any], link: str) -> dict[str, Any]:
@@ -69,7 +76,10 @@ def _say(text: str) -> None:
 
 
 def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, month: str = "2026-10",
-             reports: str | Path = "reports", home: str | Path | None = None, catalog_path: str = "checks") -> DemoOutcome:
+             reports: str | Path = "reports", home: str | Path | None = None, catalog_path: str = "checks",
+             faults: bool | Sequence[FaultSpec] = True, world_options: dict[str, Any] | None = None) -> DemoOutcome:
+    """``faults``: the demo's own (True) or the faults to inject; ``world_options``: the services
+    backend's admin URLs and database prefix (see :func:`syncverify.sandbox.build_world`)."""
     from syncverify.connect.resolve import dispose_engines
     from syncverify.runner import jobs
     from syncverify.sandbox import build_world, land_in_flight
@@ -82,13 +92,14 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
     t0 = time.perf_counter()
     world_dir = home_dir / ("world" if backend == "sqlite" else "world-services")
     _say(f"building the sandbox world ({backend}, scale {scale}, seed {seed}, {month}) in {world_dir} ...")
-    world = build_world(world_dir, backend=backend, scale=scale, seed=seed, month=month, catalog_path=catalog_path)
+    world = build_world(world_dir, backend=backend, scale=scale, seed=seed, month=month, catalog_path=catalog_path,
+                        faults=faults, **(world_options or {}))
     timings["build"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
-    store_path = home_dir / "demo-results.sqlite"
-    store_path.unlink(missing_ok=True)
-    store = Store(f"sqlite:///{store_path}")
+    # The store `syncverify tickets` and `syncverify report` read by default in this home, so
+    # the operator goes on with the CLI right after the demo.
+    store = Store(f"sqlite:///{home_dir / 'results.sqlite'}")
     dispose_engines()
     params: dict[str, Any] = {"month": month, "kind": "demo", "depth": "diff", "profile": str(world.connections),
                               "catalog_path": catalog_path, "confirm_delay_s": CONFIRM_DELAY_S,
@@ -126,6 +137,8 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
 
     results = store.results(started["run_id"])
     result = score(world.manifest, results, load_catalog(catalog_path))
+    from syncverify.tickets import list_tickets, ticket_view
+    ticket_score = score_tickets(world.manifest, [ticket_view(t) for t in list_tickets(store, open_only=True)])
     _say(f"checks: {finished['checks']}, anomalies: {len(finished['anomalies'])}, not run: {len(finished['not_run'])}")
     _say(f"quality suites: {quality.get('suites', 0)}, failing expectations: {quality.get('failed', 0)}")
     _say(f"sync-log findings: {logs.get('findings', 0)}; tickets open: {tickets.get('open', 0)}")
@@ -137,8 +150,10 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
         _say(f"  missed: {miss}")
     for fp in result.false_positives[:20]:
         _say(f"  false positive: {fp}")
+    for line in ticket_score.lines():
+        _say(line)
     for line in result.lines():
         _say(line)
     return DemoOutcome(score=result, run_id=started["run_id"], reports=[Path(p) for p in written.get("files", [])],
-                       seconds=timings)
+                       seconds=timings, tickets=ticket_score, world=world)
 

@@ -125,3 +125,45 @@ def score(manifest: dict[str, Any], results: Iterable[CheckResult], catalog: Cat
                     if (r.link_id, r.table, name, norm(key)) not in explained:
                         false_positives.append(f"{r.check_id}: {name[:-5]} key {list(norm(key))} not injected")
     return Score(injected=len(faults), detected=detected, missed=missed, false_positives=false_positives)
+
+
+@dataclass
+class TicketScore:
+    """The open tickets against the injected faults: one ticket per fault, on its place, no other."""
+
+    faults: int
+    open_tickets: int
+    per_fault: dict[str, list[int]] = field(default_factory=dict)   # fault id -> open ticket ids there
+    unexplained: list[str] = field(default_factory=list)           # open tickets no fault explains
+
+    @property
+    def ok(self) -> bool:
+        return not self.unexplained and all(len(ids) == 1 for ids in self.per_fault.values())
+
+    def lines(self) -> list[str]:
+        out = [f"tickets: {self.open_tickets} open for {self.faults} injected faults"]
+        out += [f"  fault {fid}: {len(ids)} tickets {ids}" for fid, ids in self.per_fault.items() if len(ids) != 1]
+        out += [f"  ticket with no injected fault: {t}" for t in self.unexplained]
+        return out
+
+
+def fault_place(fault: dict[str, Any]) -> tuple[str, str | None, str]:
+    """(ticket kind, link or node, table) where a fault's ticket belongs."""
+    if fault["kind"] == "quality":
+        return "quality", fault.get("node"), fault["table"]
+    return "consistency", fault.get("link"), fault["table"]
+
+
+def score_tickets(manifest: dict[str, Any], tickets: Iterable[dict[str, Any]]) -> TicketScore:
+    """``tickets``: ticket views (:func:`syncverify.tickets.ticket_view`) of the open tickets."""
+    faults = list(manifest.get("faults", []))
+    open_tickets = [t for t in tickets if t.get("open")]
+
+    def place(t: dict[str, Any]) -> tuple[str, str | None, str]:
+        where = t.get("source_node") if t.get("kind") == "quality" else t.get("link_id")
+        return str(t.get("kind")), where, str(t.get("table"))
+
+    per_fault = {str(f.get("id")): [t["id"] for t in open_tickets if place(t) == fault_place(f)] for f in faults}
+    places = {fault_place(f) for f in faults}
+    unexplained = [f"{t['id']} {t.get('title')}" for t in open_tickets if place(t) not in places]
+    return TicketScore(len(faults), len(open_tickets), per_fault, unexplained)

@@ -39,6 +39,26 @@ def test_demo_cli_finds_every_fault_and_nothing_else(tmp_path: Path) -> None:
             for key in fault["keys"]:
                 assert key not in text     # taxpayer ids are masked
     assert "Traceback" not in proc.stderr
+    assert f"tickets: {injected} open for {injected} injected faults" in lines
+
+    # Right after the demo the CLI reads the same store: one open ticket per injected fault.
+    from syncverify.demo_score import fault_place, score_tickets
+
+    listed = subprocess.run([str(Path(sys.executable).parent / "syncverify"), "tickets", "list", "--json"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    tickets = json.loads(listed.stdout)
+    assert len(tickets) == injected and score_tickets(manifest, tickets).ok
+    by_place = {(t["kind"], t["source_node"] if t["kind"] == "quality" else t["link_id"], t["table"]): t
+                for t in tickets}
+    assert set(by_place) == {fault_place(f) for f in manifest["faults"]}
+    # Root causes by kind: the latency spike on ZJJF-QUERY does not explain its changed amounts,
+    # the error burst on GXJF-QUERY explains the rows it lost; traces are evidence, not tickets.
+    changed = by_place[("consistency", "ZJJF-QUERY", "fp_fpxx")]["evidence"]["root_cause"]
+    assert changed["unexplained"] == ["changed"] and "no explanation found in the logs" in changed["text"]
+    lost = by_place[("consistency", "GXJF-QUERY", "fp_fpxx")]["evidence"]
+    assert [e["kind"] for e in lost["root_cause"]["log_events"]] == ["error_burst"]
+    assert set(lost["traces"]) == {"trace/F1/fp_fpxx"}
 
 
 def test_demo_report_figures_match_the_store(tmp_path: Path) -> None:
@@ -54,7 +74,7 @@ def test_demo_report_figures_match_the_store(tmp_path: Path) -> None:
     home, reports = tmp_path / "home", tmp_path / "reports"
     outcome = run_demo(scale=0.05, seed=5, reports=reports, home=home)
     assert outcome.ok
-    store = Store(f"sqlite:///{home / 'demo-results.sqlite'}")
+    store = Store(f"sqlite:///{home / 'results.sqlite'}")
     catalog = load_catalog(ROOT / "checks")
     doc = json.loads((reports / "2026-10" / "consistency.json").read_text(encoding="utf-8"))
     assert doc["run_id"] == outcome.run_id

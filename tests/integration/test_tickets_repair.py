@@ -1,5 +1,5 @@
-"""Repair scripts on real MariaDB and PostgreSQL targets: generate, refuse a stale pre-check,
-apply with an approval (copies become consistent), roll back (prior state restored).
+"""Repair scripts on real MariaDB and PostgreSQL targets: generate, approve, refuse a stale
+pre-check, apply (copies become consistent), roll back (prior state restored, ticket reopened).
 
 The table has a composite key, a DECIMAL, a DATETIME, Chinese text and text with quotes, '%',
 ':name' and a backslash; rows are missing, extra and changed (including NULL against a value).
@@ -20,6 +20,7 @@ from syncverify.store import Store
 from syncverify.tickets import (
     TicketError,
     apply_repair_script,
+    approve_repair_script,
     generate_repair_script,
     get_ticket,
     keys_consistent,
@@ -120,18 +121,22 @@ def run_repair_cycle(url: str, tmp_path) -> None:
     assert script.plan is not None
     assert (script.plan["inserts"], script.plan["updates"], script.plan["deletes"]) == (2, 2, 1)
     assert script.dialect == engine.dialect.name and "COMMIT;" in script.apply_sql
-    assert get_ticket(store, tid)[0].repair_started_at is not None      # preparing the script starts repair
+    assert get_ticket(store, tid)[0].repair_started_at is None          # preparing a script starts nothing
     assert snapshot(engine, "tgt_fp") == before                         # generating never writes
 
-    # Nothing is applied without an approver.
-    with pytest.raises(TicketError, match="approved-by"):
-        apply_repair_script(store, tid, target_engine=engine, approved_by=" ", sinks=[])
+    # Nothing is applied without a recorded approval, nor without someone who applies it.
+    with pytest.raises(TicketError, match="not approved"):
+        apply_repair_script(store, tid, target_engine=engine, by="张三", sinks=[])
+    approve = lambda: approve_repair_script(store, tid, by="审批人", note="审批单 2026-118", sinks=[])  # noqa: E731
+    approve()
+    with pytest.raises(TicketError, match="--by"):
+        apply_repair_script(store, tid, target_engine=engine, by=" ", sinks=[])
 
     # The target changes after generation: the pre-check refuses, nothing is written.
     with engine.begin() as c:
         c.execute(sa.text("UPDATE tgt_fp SET gmfmc = '改了' WHERE fpdm = '344031900333'"))
     changed_state = snapshot(engine, "tgt_fp")
-    out = apply_repair_script(store, tid, target_engine=engine, approved_by="张三", sinks=[])
+    out = apply_repair_script(store, tid, target_engine=engine, by="张三", sinks=[])
     assert out.outcome == "precheck_failed" and not out.ok
     assert snapshot(engine, "tgt_fp") == changed_state
     with engine.begin() as c:
@@ -141,9 +146,10 @@ def run_repair_cycle(url: str, tmp_path) -> None:
     # behind: one transaction.
     script = generate_repair_script(store, tid, source_engine=engine, target_engine=engine, catalog=catalog,
                                     now=T0, sinks=[])
+    approve()
     with engine.begin() as c:
         c.execute(sa.text("ALTER TABLE tgt_fp ADD CONSTRAINT ck_small CHECK (bz IS NULL OR bz <> '备注')"))
-    out = apply_repair_script(store, tid, target_engine=engine, approved_by="张三", sinks=[])
+    out = apply_repair_script(store, tid, target_engine=engine, by="张三", sinks=[])
     assert out.outcome == "failed" and "ck_small" in out.detail["error"]
     assert snapshot(engine, "tgt_fp") == before
     with engine.begin() as c:
@@ -151,7 +157,7 @@ def run_repair_cycle(url: str, tmp_path) -> None:
 
     # The verifier's own (read-only) connection cannot apply a repair.
     read_only = make_engine(url)
-    out = apply_repair_script(store, tid, target_engine=read_only, approved_by="张三", sinks=[])
+    out = apply_repair_script(store, tid, target_engine=read_only, by="张三", sinks=[])
     read_only.dispose()
     assert out.outcome == "failed" and "read" in out.detail["error"].lower()
     assert snapshot(engine, "tgt_fp") == before
@@ -159,7 +165,8 @@ def run_repair_cycle(url: str, tmp_path) -> None:
     # Approved apply: consistent afterwards, ticket verified by re-verification.
     script = generate_repair_script(store, tid, source_engine=engine, target_engine=engine, catalog=catalog,
                                     now=T0, sinks=[])
-    out = apply_repair_script(store, tid, target_engine=engine, approved_by="张三", sinks=[],
+    approve()
+    out = apply_repair_script(store, tid, target_engine=engine, by="张三", sinks=[],
                               reverify=lambda t: keys_consistent(t, catalog, engine, engine))
     assert out.outcome == "applied", out.detail
     assert snapshot(engine, "tgt_fp") == snapshot(engine, "src_fp")
@@ -167,16 +174,22 @@ def run_repair_cycle(url: str, tmp_path) -> None:
     ticket, events = get_ticket(store, tid)
     assert ticket.status == "verified" and out.detail["reverified"] is True
     applied = latest_script(store, tid)
-    assert applied.applied_by == "张三" and applied.approved_by == "张三" and applied.applied_at is not None
-    assert {"script_apply_approved", "script_applied", "repaired", "verified"} <= {e.event for e in events}
+    assert applied.applied_by == "张三" and applied.approved_by == "审批人" and applied.applied_at is not None
+    assert applied.approval_note == "审批单 2026-118" and applied.approved_hash == applied.plan_hash
+    assert applied.lease_owner is None and applied.lease_until is None
+    assert {"script_approved", "script_apply_approved", "script_applied", "repaired", "verified"} <= {
+        e.event for e in events}
+    assert ticket.repair_started_at is not None                         # the applied script started it
     with pytest.raises(TicketError, match="already applied"):
-        apply_repair_script(store, tid, target_engine=engine, approved_by="张三", sinks=[])
+        apply_repair_script(store, tid, target_engine=engine, by="张三", sinks=[])
 
-    # Rollback restores the prior state exactly.
-    out = apply_repair_script(store, tid, target_engine=engine, approved_by="李四", rollback=True, sinks=[])
+    # Rollback restores the prior state exactly and reopens the (verified, closed) ticket.
+    out = apply_repair_script(store, tid, target_engine=engine, by="李四", rollback=True, sinks=[])
     assert out.outcome == "rolled_back", out.detail
     assert snapshot(engine, "tgt_fp") == before
     assert latest_script(store, tid).outcome == "rolled_back"
+    ticket = get_ticket(store, tid)[0]
+    assert ticket.status == "reopened" and ticket.open_key is not None and out.ticket_status == "reopened"
     engine.dispose()
 
 
@@ -209,7 +222,8 @@ def test_repair_from_postgres_source_to_mariadb_target(postgres_url, mariadb_url
     script = generate_repair_script(store, tid, source_engine=src, target_engine=tgt, catalog=catalog,
                                     sinks=[])
     assert script.dialect == "mysql"
-    out = apply_repair_script(store, tid, target_engine=tgt, approved_by="ops", sinks=[],
+    approve_repair_script(store, tid, by="bureau", note="ok", sinks=[])
+    out = apply_repair_script(store, tid, target_engine=tgt, by="ops", sinks=[],
                               reverify=lambda t: keys_consistent(t, catalog, src, tgt))
     assert out.outcome == "applied" and out.ticket_status == "verified"
     assert snapshot(tgt, "fp_fpxx") == snapshot(src, "fp_fpxx")

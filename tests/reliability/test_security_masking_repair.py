@@ -67,6 +67,7 @@ def test_masked_outputs_and_audited_repair(mariadb_url, sv_home, tmp_path, capsy
     with admin(mariadb_url).connect() as c:
         assert c.execute(sa.text("SELECT count(*) FROM nsr_dst")).scalar() == len(IDS) - len(LOST)
     # --- with an approval: applied, audited -----------------------------------------------------------
+    assert main(["tickets", "approve", str(ticket_id), "--by", "alice", "--note", "checked the plan"]) == 0
     assert main(["tickets", "apply", *cli, str(ticket_id), "--target-url", writable, "--approved-by", "alice",
                  "--no-reverify"]) == 0
     with admin(mariadb_url).connect() as c:

@@ -133,7 +133,9 @@ def test_reverify_sees_changed_values_and_cannot_decide_without_keys(store, tmp_
     hop = {"link_id": "L1", "table": "fp_fpxx", "source_node": "hq.src_db", "target_node": "gx.tgt_db",
            "started_at": T0}
     changed = CheckResult(kind=CheckKind.DIFF, changed_count=1, changed_keys=["1"], **hop).finish()
-    count_only = CheckResult(kind=CheckKind.KAFKA_VOLUME, missing_count=5, **hop).finish()
+    # Another hop, checked by volume only: no row keys, so re-verification cannot decide.
+    count_only = CheckResult(kind=CheckKind.KAFKA_VOLUME, missing_count=5,
+                             **{**hop, "link_id": "L9"}).finish()
     ids = open_or_update(store, [changed, count_only], run_id="r1", now=clock(), sinks=[])
     for tid in ids:
         mark_repaired(store, tid, actor="ops", now=clock(), sinks=[])

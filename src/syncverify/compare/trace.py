@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from syncverify.compare.bucketdiff import DiffStats, fetch_keys
@@ -74,14 +74,21 @@ def trace_flow(hops: Sequence[HopRef], spec: CompareSpec, *, flow_id: str | None
 
 
 def trace_keys(hops: Sequence[HopRef], keys: Sequence[Key], spec: CompareSpec, *,
-               flow_id: str | None = None) -> CheckResult:
+               flow_id: str | None = None, sources: Collection[str] | None = None) -> CheckResult:
     """Follow given keys (e.g. a ticket's) hop by hop, looking them up by key only: a key is
-    lost at the first hop whose source has it and whose target does not."""
+    lost at the first hop whose source has it and whose target does not.
+
+    ``sources``: the labels of the copies where the flow starts. When given, only keys that
+    entered there are traced: flows share hops (three issuance flows meet on the province query
+    database), and a key lost on a shared hop belongs to the flow it came from, not to every flow
+    that passes that hop.
+    """
     started = time.perf_counter()
     result = _result(hops, spec, flow_id)
     wanted: list[InternalKey] = [k if isinstance(k, tuple) else (k,) for k in keys]
-    first: dict[str, list[Key]] = {}
+    first: dict[str, list[InternalKey]] = {}
     seen: set[InternalKey] = set()
+    entered: set[InternalKey] = set()
     info, errors = [], {}
     for hop in hops:
         try:
@@ -90,9 +97,14 @@ def trace_keys(hops: Sequence[HopRef], keys: Sequence[Key], spec: CompareSpec, *
         except SyncverifyError as exc:
             errors[hop.link_id] = str(exc)
             continue
+        if sources is not None and hop.source.label in sources:
+            entered.update(k for k in wanted if k in src)
         lost = [k for k in wanted if k in src and k not in tgt and k not in seen]
         seen.update(lost)
-        first[hop.link_id] = [key_out(k) for k in lost]
+        first[hop.link_id] = lost
         info.append({"link_id": hop.link_id, "present_in_source": sum(k in src for k in wanted),
                      "present_in_target": sum(k in tgt for k in wanted), "lost": len(lost)})
-    return _finish(result, first, info, errors, started)
+    if sources is not None:
+        first = {hop: [k for k in lost if k in entered] for hop, lost in first.items()}
+    out = {hop: [key_out(k) for k in lost] for hop, lost in first.items()}
+    return _finish(result, out, info, errors, started)

@@ -409,6 +409,20 @@ class Dialect:
         """``YYYY-MM-DD`` of a date or timestamp column (business totals per day)."""
         return self.date_text(expr, column, Canon())
 
+    # -- repair scripts ----------------------------------------------------------------------
+    def begin_transaction(self) -> str:
+        """The statement that opens the transaction of a reviewable repair script."""
+        return "BEGIN"
+
+    def delete_some(self, table_sql: str, where_sql: str, limit: int) -> str:
+        """DELETE at most ``limit`` of the rows matching ``where_sql``.
+
+        Repairs of duplicated keys need it: the extra copies of a key may be identical in every
+        column, so only the database's own row identity (or a LIMIT) can remove some and keep one.
+        ``table_sql`` is the quoted table name, ``where_sql`` a rendered condition on it.
+        """
+        raise NotImplementedError(f"{self.name} cannot delete a limited number of rows")
+
     def length_sum_probe(self, text_exprs: list[str]) -> str:
         """An expression reading every given column once (the benchmark's scan limit)."""
         return f"SUM({self.char_length(self.concat(text_exprs))})"

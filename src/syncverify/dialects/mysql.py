@@ -134,3 +134,11 @@ class MySQLDialect(Dialect):
 
     def binary_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
         return f"HEX({expr})"
+
+    # -- repair scripts ----------------------------------------------------------------------
+    def begin_transaction(self) -> str:
+        return "START TRANSACTION"
+
+    def delete_some(self, table_sql: str, where_sql: str, limit: int) -> str:
+        # MySQL and MariaDB take a LIMIT on a single-table DELETE (no row identity to select by).
+        return f"DELETE FROM {table_sql} WHERE {where_sql} LIMIT {int(limit)}"

@@ -117,3 +117,10 @@ class PostgreSQLDialect(Dialect):
 
     def binary_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
         return f"upper(encode({expr}, 'hex'))"
+
+    # -- repair scripts ----------------------------------------------------------------------
+    def delete_some(self, table_sql: str, where_sql: str, limit: int) -> str:
+        # ctid, the row's physical address, tells identical copies apart; it is stable within the
+        # transaction that selects and deletes, which is all the repair needs.
+        return (f"DELETE FROM {table_sql} WHERE ctid IN "
+                f"(SELECT ctid FROM {table_sql} WHERE {where_sql} LIMIT {int(limit)})")

@@ -215,3 +215,9 @@ class SQLiteDialect(Dialect):
 
     def binary_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
         return f"hex({expr})"
+
+    # -- repair scripts ----------------------------------------------------------------------
+    def delete_some(self, table_sql: str, where_sql: str, limit: int) -> str:
+        # rowid tells identical copies apart (tables WITHOUT ROWID must have a unique key anyway).
+        return (f"DELETE FROM {table_sql} WHERE rowid IN "
+                f"(SELECT rowid FROM {table_sql} WHERE {where_sql} LIMIT {int(limit)})")

@@ -43,7 +43,7 @@ class ProduceStats:
         return self.messages / self.seconds if self.seconds > 0 else float("inf")
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
@@ -110,7 +110,7 @@ def produce_json(bootstrap: str, topic: str, records: Iterable[Mapping[str, Any]
             failures.append(err.str())
 
     started = time.monotonic()
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default).encode
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=json_default).encode
     for record in records:
         key_text = "|".join(canonical_text(record.get(f)) or "" for f in key_fields) if key_fields else None
         key = key_text.encode() if key_text is not None else None

@@ -205,6 +205,11 @@ def build_synclog(payload: dict[str, Any] | None, month: str, catalog: Catalog, 
             continue
         c = masker.json(c)
         c["explained"] = [by_id[i] for i in c.get("explained_by") or [] if i in by_id]
+        # per kind of difference (missing, extra, changed, duplicate, in_flight); older payloads have none
+        causes = c.get("causes") if isinstance(c.get("causes"), dict) else {}
+        c["causes"] = {str(k): list(v or []) for k, v in causes.items()}
+        c["unexplained"] = list(c.get("unexplained") or [])
+        c["causes_explained"] = {k: [by_id[i] for i in ids if i in by_id] for k, ids in c["causes"].items()}
         correlations.append(c)
 
     stats = payload.get("parse_stats") or {}

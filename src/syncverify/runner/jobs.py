@@ -214,8 +214,11 @@ def analyse_sync_logs(params: dict[str, Any], store: Store | None = None) -> dic
 
 
 def open_tickets(params: dict[str, Any], store: Store | None = None) -> dict[str, Any]:
-    """Open or update one ticket per (link, table, kind) for the run's confirmed anomalies."""
+    """Open or update one ticket per root fault for the run's confirmed anomalies, each with its
+    root cause (the month's sync-log analysis, when there is one) and when it occurred."""
+    from syncverify.connect.resolve import engine_for_node
     from syncverify.tickets import lifecycle
+    from syncverify.tickets.cause import data_time, finding_from_dict, root_cause
     from syncverify.tickets.outbox import deliver_pending
     from syncverify.tickets.sinks import configured_sinks
 
@@ -225,7 +228,19 @@ def open_tickets(params: dict[str, Any], store: Store | None = None) -> dict[str
         return {"skipped": "open_tickets is off"}
     assert options.run_id is not None
     results = store.results(options.run_id)
-    ids = lifecycle.open_or_update(store, results, run_id=options.run_id, catalog=load_catalog(options.catalog_path))
+    catalog = load_catalog(options.catalog_path)
+    analysis = store.synclog_analysis(options.month) if options.month else None
+    findings = [finding_from_dict(f) for f in analysis.get("findings") or []] if analysis else None
+    analysed = [str(la.get("link")) for la in analysis.get("links") or []] if analysis else None
+
+    def cause(result: CheckResult) -> dict[str, Any]:
+        return {"root_cause": root_cause(result, findings, analysed)}
+
+    def occurred(result: CheckResult) -> datetime | None:
+        return data_time(result, catalog, lambda node: engine_for_node(node, profile=options.profile))
+
+    ids = lifecycle.open_or_update(store, results, run_id=options.run_id, catalog=catalog,
+                                   evidence_extra=cause, occurred_at=occurred)
     delivered = deliver_pending(store, configured_sinks())
     open_now = lifecycle.list_tickets(store, open_only=True)
     return {"tickets": sorted(set(ids)), "open": len(open_now), "deliveries": delivered.to_dict()}

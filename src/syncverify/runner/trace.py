@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from syncverify.catalog import Catalog
+from syncverify.catalog import Catalog, LinkCheck
 from syncverify.compare import HopRef, trace_keys
 from syncverify.masking import mask_text
 from syncverify.results import CheckKind, CheckResult, Key
@@ -20,6 +20,13 @@ from syncverify.runner.table_checks import refs
 
 log = logging.getLogger(__name__)
 MAX_TRACED_KEYS = 200   # per flow and table: enough to show where rows go missing, cheap to look up
+
+
+def _hop_label(lc: LinkCheck) -> str:
+    """A hop's name in a trace: its link, or ``link/table@source`` when the link carries the
+    table from several sources (each is a hop of its own, lost keys filed under the right one)."""
+    multi = sum(s.table == lc.table.name for s in lc.link.tables) > 1
+    return f"{lc.link.id}/{lc.table.name}@{lc.source.id}" if multi else lc.link.id
 
 
 def trace_flows(catalog: Catalog, ctx: CheckContext, results: list[CheckResult]) -> list[CheckResult]:
@@ -39,11 +46,16 @@ def trace_flows(catalog: Catalog, ctx: CheckContext, results: list[CheckResult])
                 if uses_kafka(lc, ctx):
                     continue   # a real broker is looked up by the Kafka checks, not by key here
                 source, target, spec = refs(lc, ctx)
-                hops.append(HopRef(lc.link.id, source, target))
+                hops.append(HopRef(_hop_label(lc), source, target))
             if not hops:
                 continue
+            # Keys are traced only when they entered at one of this flow's own sources. When no
+            # hop reads a source copy (its first hop is a real broker, looked up by the Kafka
+            # checks instead), where a key entered cannot be told here, so every key is traced.
+            sources = set(flow.sources) if any(h.source.label in flow.sources for h in hops) else None
             try:
-                result = trace_keys(hops, keys[:MAX_TRACED_KEYS], dataclasses.replace(spec, window_column=None))
+                result = trace_keys(hops, keys[:MAX_TRACED_KEYS], dataclasses.replace(spec, window_column=None),
+                                    sources=sources)
             except Exception as exc:
                 log.warning("trace of %s/%s failed: %s", flow.id, table, mask_text(str(exc)))
                 continue

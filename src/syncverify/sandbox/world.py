@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 import yaml
 
 from syncverify.catalog import Catalog, LinkKind, load_catalog
-from syncverify.sandbox.faults import FaultPlanError, FaultPlanner, key_json
+from syncverify.sandbox.faults import DEFAULT_FAULTS, FaultPlanError, FaultPlanner, FaultSpec, key_json
 from syncverify.sandbox.generate import columns, generate_origins, month_range
 from syncverify.sandbox.messages import end_offsets, layout
 from syncverify.sandbox.propagate import State, key_function, origin_state, propagate
@@ -101,13 +101,16 @@ def _local_volatile(catalog: Catalog) -> dict[str, Any]:
 
 
 def build_world(out_dir: str | Path, *, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261,
-                month: str = "2026-10", catalog_path: str | Path = "checks", faults: bool = True,
-                logs: bool = True, **backend_options: Any) -> World:
+                month: str = "2026-10", catalog_path: str | Path = "checks",
+                faults: bool | Sequence[FaultSpec] = True, logs: bool = True, **backend_options: Any) -> World:
     """Generate, propagate with faults, and store a month of the world in ``out_dir``.
 
-    ``backend_options`` go to the services backend: ``postgres_url``, ``mariadb_url`` (admin URLs)
-    and ``db_prefix`` (default ``svw_``).
+    ``faults``: True for the demo's faults (:data:`DEFAULT_FAULTS`), False for none, or the
+    faults to inject (a test's own). ``backend_options`` go to the services backend:
+    ``postgres_url``, ``mariadb_url`` (admin URLs) and ``db_prefix`` (default ``svw_``).
     """
+    specs = DEFAULT_FAULTS if faults is True else tuple(faults) if faults else ()
+    faults = bool(specs)
     timings: dict[str, float] = {}
     t0, cpu0 = time.perf_counter(), time.process_time()
     catalog = load_catalog(catalog_path)
@@ -119,7 +122,7 @@ def build_world(out_dir: str | Path, *, backend: str = "sqlite", scale: float = 
     start, end = month_range(month)
 
     origins = generate_origins(catalog, rng=random.Random(seed), scale=scale, month=month)
-    planner = FaultPlanner(catalog, origins, seed=seed, month_start=start, month_end=end)
+    planner = FaultPlanner(catalog, origins, seed=seed, month_start=start, month_end=end, faults=specs)
     if faults:
         planner.apply_quality()
     state = origin_state(catalog, origins)

@@ -38,9 +38,30 @@ def _v2(conn: sa.Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE sv_repair_scripts ADD COLUMN plan {json_type}"))
 
 
+def _add_missing_columns(conn: sa.Connection, table: str, names: list[str]) -> None:
+    """ALTER TABLE ADD COLUMN for each of ``names`` the table lacks (typed as the model says)."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns(table)}
+    model = models.Base.metadata.tables[table]
+    for name in names:
+        if name not in have:
+            col_type = model.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {name} {col_type}"))
+
+
+def _v3(conn: sa.Connection) -> None:
+    _add_missing_columns(conn, "sv_tickets", ["occurred_at"])
+    _add_missing_columns(conn, "sv_repair_scripts", [
+        "plan_kind", "plan_hash", "approved_at", "approval_note", "approved_hash", "lease_owner",
+        "lease_until"])
+    _add_missing_columns(conn, "sv_deliveries", ["claim_token", "claimed_until"])
+    models.Base.metadata.tables["sv_ticket_escalations"].create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "runs, check results, tickets, events, deliveries, repair scripts, sync-log analyses", _v1),
     Migration(2, "repair scripts: structured plan (pre-check, apply, rollback statements)", _v2),
+    Migration(3, "tickets: occurred_at; repair scripts: plan kind and hash, approval, apply lease; "
+                 "deliveries: sender claim; escalations raised once per ticket and level", _v3),
 ]
 
 LATEST = MIGRATIONS[-1].version
@@ -59,7 +80,11 @@ def migrate(engine: sa.Engine) -> int:
         models.Base.metadata.tables[models.SchemaVersion.__tablename__].create(conn, checkfirst=True)
     for migration in MIGRATIONS:
         with engine.begin() as conn:
-            if current_version(conn) >= migration.version:
+            # Each version by itself, not the highest one: a version missing below a later one
+            # (a store repaired by hand) is still applied.
+            done = conn.execute(sa.select(models.SchemaVersion.version).where(
+                models.SchemaVersion.version == migration.version)).first()
+            if done is not None:
                 continue
             migration.apply(conn)
             conn.execute(sa.insert(models.SchemaVersion).values(

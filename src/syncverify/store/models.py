@@ -100,6 +100,9 @@ class Ticket(Base):
     title: Mapped[str] = mapped_column(sa.String(400))
     status: Mapped[str] = mapped_column(sa.String(20), index=True)
     detected_at: Mapped[datetime]
+    # Migration 3: when the fault happened, from the data (the earliest affected row's window
+    # time) or the log event that explains it; detected_at is when a check saw it.
+    occurred_at: Mapped[datetime | None] = mapped_column(nullable=True)
     repair_due_at: Mapped[datetime]
     correct_due_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
@@ -140,11 +143,15 @@ class Delivery(Base):
     sink: Mapped[str] = mapped_column(sa.String(60))
     idempotency_key: Mapped[str] = mapped_column(sa.String(120))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(sa.String(20), index=True)   # pending, delivered
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)   # pending, sending, delivered
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # Migration 3: the sender that claimed the delivery and until when (status 'sending'); a
+    # sender that died leaves a claim that expires.
+    claim_token: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class RepairScript(Base):
@@ -165,6 +172,29 @@ class RepairScript(Base):
     # Migration 2: the script as structured statements (pre-check with expected counts, apply,
     # rollback), exactly the text of the files, so the apply command never parses SQL.
     plan: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
+    # Migration 3: what kind of plan (``sql`` statements on a table, or a Kafka ``republish``
+    # plan), its content hash, the approval (who, when, a note, the hash approved) and the lease
+    # of an apply in progress (a process that died mid-apply leaves a lease that expires).
+    plan_kind: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    plan_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    approval_note: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    approved_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class TicketEscalation(Base):
+    """One row per (ticket, escalation level): the unique constraint makes each escalation
+    raised (and so delivered) at most once, however many SLA watches run at the same time."""
+
+    __tablename__ = "sv_ticket_escalations"
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "level", name="uq_sv_escalation_ticket_level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("sv_tickets.id"), index=True)
+    level: Mapped[str] = mapped_column(sa.String(40))
+    at: Mapped[datetime]
 
 
 class SyncLogAnalysis(Base):

@@ -49,7 +49,7 @@ class Store:
             kwargs["connect_args"] = {"timeout": 60}
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.url.startswith("sqlite"):
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            _serialise_sqlite_writers(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
             try:
@@ -166,11 +166,36 @@ class Store:
             return None if row is None else row.payload
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _serialise_sqlite_writers(engine: sa.Engine) -> None:
+    """Make every store transaction on SQLite a writer from its first statement.
+
+    SQLite has no ``SELECT ... FOR UPDATE`` (SQLAlchemy drops it), and Python's sqlite3 driver
+    only sends ``BEGIN`` before the first INSERT/UPDATE/DELETE: the reads of a read-check-write
+    transaction (a status check, "was this escalation raised?") ran outside any transaction, so
+    two processes both saw ``open`` and both wrote — measured: three watches raised every
+    escalation three times, a concurrent resolve/start left a ticket ``repairing`` with
+    ``repaired_at`` set. Taking transaction control from the driver (SQLAlchemy's pysqlite
+    recipe) and opening each one with ``BEGIN IMMEDIATE`` takes the database's single write lock
+    before the first read, so such transactions run one after another, across processes.
+
+    Read-only uses take the lock too: they are short, and with WAL readers of other connections
+    are never blocked. Every transaction asks for the lock before holding anything, so two of them
+    cannot deadlock; a busy store makes them wait (``busy_timeout``) instead of failing at once.
+    """
+    sa.event.listen(engine, "connect", _sqlite_connect)
+    sa.event.listen(engine, "begin", _sqlite_begin_immediate)
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None      # the driver sends no BEGIN/COMMIT of its own
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=60000")
     cur.close()
+
+
+def _sqlite_begin_immediate(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 __all__ = ["Store", "_utc", "default_url", "home"]

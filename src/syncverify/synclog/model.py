@@ -200,7 +200,13 @@ class Finding(_ToDict):
 
 @dataclass
 class Correlation(_ToDict):
-    """A consistency anomaly and the log incidents of its link and period that explain it."""
+    """A consistency anomaly and the log incidents of its link and period that explain it.
+
+    Each kind of difference is explained separately (rules in :mod:`syncverify.synclog.correlate`):
+    ``causes`` maps a category (missing, extra, changed, duplicate, in_flight) to the ids of the
+    findings that explain it, ``unexplained`` lists the categories with rows and no explaining
+    finding; ``explained_by`` is the union of ``causes``.
+    """
 
     check_id: str | None
     kind: str
@@ -214,6 +220,10 @@ class Correlation(_ToDict):
     explained_by: list[str]
     rows_at_risk: int
     explanation: str
+    duplicate: int = 0
+    in_flight: int = 0
+    causes: dict[str, list[str]] = field(default_factory=dict)  # category -> finding ids
+    unexplained: list[str] = field(default_factory=list)  # categories with rows, no log cause
 
 
 @dataclass

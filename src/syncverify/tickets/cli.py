@@ -1,9 +1,10 @@
-"""``syncverify tickets list|show|ack|start|resolve|script|apply|watch|deliver``.
+"""``syncverify tickets list|show|ack|start|resolve|script|approve|apply|watch|deliver``.
 
 Every subcommand prints for people by default and one JSON document with ``--json``; evidence
 is masked (taxpayer ids) in both. Repair scripts are never printed: ``script`` writes them to
-files (owner-readable only) and stores them on the ticket; ``apply`` needs ``--approved-by``
-and a writable target connection that only it resolves.
+files (owner-readable only) and stores them on the ticket; ``approve`` records the approval of
+the plan (by hash); ``apply`` runs an approved plan on a writable target connection that only it
+resolves.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def _show(args: argparse.Namespace) -> int:
     print(f"ticket {view['id']}: {view['title']}")
     for label, key in (("status", "status"), ("kind", "kind"), ("link", "link_id"), ("table", "table"),
                        ("check", "check_id"), ("source", "source_node"), ("target", "target_node"),
-                       ("detected", "detected_at"), ("repair start due", "repair_due_at"),
+                       ("occurred", "occurred_at"), ("detected", "detected_at"),
+                       ("repair start due", "repair_due_at"),
                        ("correction due", "correct_due_at"), ("acknowledged", "acknowledged_at"),
                        ("repair started", "repair_started_at"), ("repaired", "repaired_at"),
                        ("verified", "verified_at"), ("reopened", "reopen_count")):
@@ -106,16 +108,23 @@ def _show(args: argparse.Namespace) -> int:
             print(f"  {label:17} {view[key]}")
     print(f"  {'SLA':17} repair start {view['sla']['repair_start']}, correction {view['sla']['correction']}")
     for check_id, check in (view["evidence"].get("checks") or {}).items():
-        counts = ", ".join(f"{k} {check.get(k + '_count')}"
+        # A totals check's keys are days and a count's windows, not rows: say so.
+        unit = check.get("key_unit") or "rows"
+        counts = ", ".join(f"{k} {check.get(k + '_count')} {unit if k != 'duplicate' else 'keys'}"
                            for k in ("missing", "extra", "changed", "duplicate") if check.get(k + "_count"))
-        print(f"  evidence {check_id}: rows {check.get('source_rows')} / {check.get('target_rows')}"
-              + (f"; {counts}" if counts else ""))
+        print(f"  evidence {check_id}: rows {check.get('source_rows')} (source) / {check.get('target_rows')} "
+              f"(target)" + (f"; {counts}" if counts else ""))
         for name, keys in (check.get("sample_keys") or {}).items():
             shown = ", ".join(json.dumps(k, ensure_ascii=False) for k in keys[:10])
-            print(f"    {name} keys (sample): {shown}")
-    for extra in ("trace", "incidents"):
-        if view["evidence"].get(extra):
-            print(f"  {extra}: {json.dumps(view['evidence'][extra], ensure_ascii=False)[:500]}")
+            print(f"    {name} {'keys' if unit == 'rows' else unit} (sample): {shown}")
+    cause = view["evidence"].get("root_cause") or {}
+    if cause.get("text"):
+        print(f"  {'root cause':17} {cause['text']}")
+        for e in cause.get("log_events") or []:
+            print(f"    log event ({e.get('explains')}): {e.get('title')} [{e.get('start')} – {e.get('end')}]")
+    for section, label in (("traces", "trace"), ("echoes", "echo")):
+        for check_id, item in (view["evidence"].get(section) or {}).items():
+            print(f"  {label} {check_id}: {item.get('because')}")
     print("  events:")
     for e in view["events"]:
         detail = json.dumps(e["detail"], ensure_ascii=False) if e["detail"] else ""
@@ -153,54 +162,111 @@ def _script(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
     ticket, _ = get_ticket(store, args.id)
     source = _engine(args.source_url, ticket.source_node, args.profile, read_only=True, what="source")
-    target = _engine(args.target_url, ticket.target_node, args.profile, read_only=True, what="target")
+    target_node = catalog.nodes.get(ticket.target_node or "")
+    target = None
+    if target_node is None or not target_node.is_kafka:       # a Kafka target gets a re-publish plan
+        target = _engine(args.target_url, ticket.target_node, args.profile, read_only=True, what="target")
     script = generate_repair_script(store, args.id, source_engine=source, target_engine=target,
                                     catalog=catalog, actor=_who(args))
     paths = write_script_files(script, Path(args.out) if args.out else home() / "repair-scripts")
     plan = script.plan or {}
-    out = {"ticket_id": args.id, "script_id": script.id, "dialect": script.dialect,
-           "files": [str(p) for p in paths],
-           **{k: plan.get(k) for k in ("inserts", "updates", "deletes", "skipped", "notes")}}
+    out: dict[str, Any] = {"ticket_id": args.id, "script_id": script.id, "kind": script.plan_kind,
+                           "dialect": script.dialect, "plan_hash": script.plan_hash,
+                           "files": [str(p) for p in paths]}
+    if script.plan_kind == "republish":
+        out.update(topic=plan.get("topic"), messages=len(plan.get("messages") or []),
+                   consumer_groups=[g["group"] for g in plan.get("consumer_groups") or []], notes=plan.get("notes"))
+    else:
+        out.update({k: plan.get(k) for k in ("inserts", "updates", "deletes", "duplicate_copies_deleted",
+                                             "skipped", "notes")})
     if args.json:
         _print_json(out)
     else:
-        print(f"repair script {script.id} for ticket {args.id} ({script.dialect}): "
-              f"{out['inserts']} insert(s), {out['updates']} update(s), {out['deletes']} delete(s), "
-              f"{out['skipped']} already consistent")
+        if script.plan_kind == "republish":
+            print(f"re-publish plan {script.id} for ticket {args.id}: {out['messages']} message(s) to topic "
+                  f"{out['topic']}; consumer groups: {', '.join(out['consumer_groups']) or 'none in the catalog'}")
+        else:
+            print(f"repair script {script.id} for ticket {args.id} ({script.dialect}): "
+                  f"{out['inserts']} insert(s), {out['updates']} update(s), {out['deletes']} delete(s), "
+                  f"{out['duplicate_copies_deleted']} duplicate copy(ies) removed, "
+                  f"{out['skipped']} already consistent")
         for note in out["notes"] or []:
             print(f"  note: {note}")
         for p in paths:
             print(f"  {p}")
-        print(f"review them, then: syncverify tickets apply {args.id} --approved-by NAME")
+        print(f"review, then: syncverify tickets approve {args.id} --script {script.id} --by NAME --note TEXT")
     return ExitCode.OK
+
+
+def _approve(args: argparse.Namespace) -> int:
+    from syncverify.tickets.repair import approve_repair_script
+
+    script = approve_repair_script(_store(args), args.id, by=args.by, note=args.note, script_id=args.script)
+    out = {"ticket_id": args.id, "script_id": script.id, "approved_by": script.approved_by,
+           "approved_at": script.approved_at.isoformat() if script.approved_at else None,
+           "plan_hash": script.approved_hash}
+    if args.json:
+        _print_json(out)
+    else:
+        print(f"repair script {script.id} of ticket {args.id} approved by {script.approved_by} "
+              f"(plan {str(script.approved_hash)[:12]}); apply with: syncverify tickets apply {args.id} "
+              f"--script {script.id} --by NAME")
+    return ExitCode.OK
+
+
+def _kafka_target(url: str | None, node_id: str | None, profile: str | None) -> tuple[str, dict[str, str]]:
+    """Bootstrap servers and client settings of a Kafka target: kafka://HOST:PORT or the node's."""
+    if url:
+        if not url.startswith("kafka://"):
+            raise ConnectionConfigError("a re-publish plan needs a Kafka target: --target-url kafka://HOST:PORT")
+        return url.removeprefix("kafka://"), {}
+    if not node_id:
+        raise ConnectionConfigError("the ticket names no target node: pass --target-url kafka://HOST:PORT")
+    from syncverify.connect.resolve import resolve_node
+
+    conn = resolve_node(node_id, profile=profile)
+    if not conn.bootstrap:
+        raise ConnectionConfigError(f"node {node_id!r} is not a Kafka cluster: pass --target-url kafka://HOST:PORT")
+    return conn.bootstrap, dict(conn.kafka_config)
 
 
 def _apply(args: argparse.Namespace) -> int:
     from syncverify.catalog import load_catalog
     from syncverify.tickets.lifecycle import get_ticket
-    from syncverify.tickets.repair import apply_repair_script
-    from syncverify.tickets.reverify import keys_consistent
+    from syncverify.tickets.repair import apply_repair_script, latest_script
+    from syncverify.tickets.reverify import reverify_pair
 
     store = _store(args)
     ticket, _ = get_ticket(store, args.id)
-    # The one writable connection of syncverify: resolved here, for this command only.
-    target = _engine(args.target_url, ticket.target_node, args.profile, read_only=False, what="target")
-    reverify = None
-    if not args.rollback and not args.no_reverify:
-        catalog = load_catalog(args.catalog)
-        source = _engine(args.source_url, ticket.source_node, args.profile, read_only=True, what="source")
-        reverify = lambda t: keys_consistent(t, catalog, source, target)  # noqa: E731
-    outcome = apply_repair_script(store, args.id, target_engine=target, approved_by=args.approved_by,
-                                  script_id=args.script_id, rollback=args.rollback, reverify=reverify)
+    script = latest_script(store, args.id, args.script)
+    kwargs: dict[str, Any] = {}
+    if script.plan_kind == "republish":
+        kwargs["kafka_bootstrap"], kwargs["kafka_config"] = _kafka_target(args.target_url, ticket.target_node,
+                                                                          args.profile)
+    else:
+        # The one writable connection of syncverify: resolved here, for this command only.
+        target = _engine(args.target_url, ticket.target_node, args.profile, read_only=False, what="target")
+        kwargs["target_engine"] = target
+        if not args.rollback and not args.no_reverify:
+            catalog = load_catalog(args.catalog)
+            source = _engine(args.source_url, ticket.source_node, args.profile, read_only=True, what="source")
+            kwargs["reverify"] = lambda t: reverify_pair(t, catalog, source, target)
+    outcome = apply_repair_script(store, args.id, by=args.by, script_id=script.id, rollback=args.rollback,
+                                  **kwargs)
     if args.json:
         _print_json(outcome.to_dict())
     else:
-        print(f"{outcome.action} of repair script {outcome.script_id} (ticket {outcome.ticket_id}), "
-              f"approved by {outcome.approved_by}: {outcome.outcome}; ticket is {outcome.ticket_status}")
+        print(f"{outcome.action} of repair script {outcome.script_id} (ticket {outcome.ticket_id}) by "
+              f"{outcome.by}, approved by {outcome.approved_by}: {outcome.outcome}"
+              + (" (found after an interrupted run)" if outcome.detail.get("recovered") else "")
+              + f"; ticket is {outcome.ticket_status}")
         for key in ("error", "reverify_error"):
             if outcome.detail.get(key):
                 print(f"  {key.replace('_', ' ')}: {outcome.detail[key]}", file=sys.stderr)
-    if outcome.outcome == "failed":
+        if outcome.detail.get("lease_lost"):
+            print("  the lease ran out and another process took the script over: its outcome stands",
+                  file=sys.stderr)
+    if outcome.outcome == "failed" or outcome.detail.get("lease_lost"):
         return ExitCode.ERROR
     if not outcome.ok or outcome.detail.get("reverified") is False:
         return ExitCode.DIFFERENCES
@@ -229,7 +295,7 @@ def _watch(args: argparse.Namespace) -> int:
     else:
         print(f"escalations {len(report.escalations)}, verified {len(report.verified)}, "
               f"reopened {len(report.reopened)}, undecided {len(report.undecided)}, "
-              f"errors {len(report.errors)}")
+              f"decided by another watch {len(report.decided_elsewhere)}, errors {len(report.errors)}")
         for e in report.escalations:
             print(f"  ticket {e['ticket_id']}: {e['event']} (deadline {e['deadline']})")
         for e in report.errors:
@@ -264,7 +330,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "tickets", help="repair tickets: list, show, acknowledge, resolve, repair scripts",
         description="Repair tickets opened by the verifier, with the 8 h repair-start and 24 h correction "
-                    "deadlines. Repair scripts are generated for review and applied only with --approved-by.")
+                    "deadlines. Repair scripts are generated for review, approved (tickets approve) and only then applied.")
     sub = p.add_subparsers(dest="tickets_command", metavar="ACTION", required=True)
 
     def common(q: argparse.ArgumentParser) -> None:
@@ -309,16 +375,32 @@ def register(subparsers: Any) -> None:
     q.add_argument("--by", help="who generates it (default: the login name)")
     q.set_defaults(func=_script)
 
+    q = sub.add_parser("approve", help="record the approval of a reviewed repair script (who, when, note, hash)",
+                       description="Record who approved the ticket's repair script, when (UTC), a note (e.g. "
+                                   "the approval's reference) and the hash of the plan approved. `tickets "
+                                   "apply` refuses a script without an approval or whose plan changed since.")
+    common(q)
+    q.add_argument("id", type=int)
+    q.add_argument("--script", "--script-id", dest="script", type=int, metavar="N",
+                   help="a specific script of the ticket (default: the latest)")
+    q.add_argument("--by", required=True, metavar="NAME", help="who approves (required)")
+    q.add_argument("--note", required=True, metavar="TEXT", help="approval note or reference (required)")
+    q.set_defaults(func=_approve)
+
     q = sub.add_parser("apply", help="apply an approved repair script (or --rollback it), then re-verify",
-                       description="Apply the ticket's latest repair script on a WRITABLE connection to "
+                       description="Apply the ticket's approved repair script on a WRITABLE connection to "
                                    "the target (--target-url, or the target node's connection opened "
                                    "writable for this command only): the pre-check and the statements run "
-                                   "in one transaction, which aborts when a row is no longer as found.")
+                                   "in one transaction, which aborts when a row is no longer as found. "
+                                   "A re-publish plan (Kafka target) is produced to the cluster "
+                                   "(--target-url kafka://HOST:PORT or the node's connection).")
     common(q)
     engines(q)
     q.add_argument("id", type=int)
-    q.add_argument("--approved-by", required=True, metavar="NAME", help="who approved the repair (required)")
-    q.add_argument("--script-id", type=int, help="a specific script of the ticket (default: the latest)")
+    q.add_argument("--by", "--approved-by", dest="by", required=True, metavar="NAME",
+                   help="who applies it (required; the approval is `tickets approve`)")
+    q.add_argument("--script", "--script-id", dest="script", type=int, metavar="N",
+                   help="a specific script of the ticket (default: the latest)")
     q.add_argument("--rollback", action="store_true", help="run the rollback script of an applied script")
     q.add_argument("--no-reverify", action="store_true", help="do not re-verify after applying")
     q.set_defaults(func=_apply)

@@ -22,6 +22,8 @@ from syncverify.results import KEY_SAMPLE_CAP, CheckResult, Key, key_to_json
 SAMPLE_FOR_PEOPLE = 20
 RAW_KEYS = "_keys"
 KEY_LISTS = ("missing", "extra", "changed", "duplicate")
+# Check kinds whose key lists are row keys (a totals check's keys are days, a count's windows).
+ROW_LEVEL_KINDS = {"diff", "kafka_keys", "trace"}
 
 EvidenceExtra = Mapping[str, Any] | Callable[[CheckResult], Mapping[str, Any] | None] | None
 
@@ -49,13 +51,6 @@ def mask_json(value: Any) -> Any:
     return value
 
 
-def ticket_kind(result: CheckResult) -> str:
-    """The ticket family of a check: the table-comparison levels share one ticket per table."""
-    if result.kind.value in {"count", "totals", "checksum", "diff"}:
-        return "consistency"
-    return result.kind.value
-
-
 def check_evidence(result: CheckResult, *, run_id: str, table: TableDef | None) -> dict[str, Any]:
     """What one check contributes to a ticket, as people may see it."""
     samples = {name: [mask_key(k, table) for k in getattr(result, f"{name}_keys")[:SAMPLE_FOR_PEOPLE]]
@@ -79,21 +74,33 @@ def check_evidence(result: CheckResult, *, run_id: str, table: TableDef | None) 
 
 def raw_keys(result: CheckResult) -> dict[str, list[Any]]:
     return {name: [key_to_json(k) for k in getattr(result, f"{name}_keys")[:KEY_SAMPLE_CAP]]
-            for name in ("missing", "extra", "changed")}
+            for name in KEY_LISTS}
 
 
 def merge_evidence(current: Mapping[str, Any] | None, result: CheckResult, *, run_id: str,
-                   catalog: Catalog | None, extra: EvidenceExtra) -> dict[str, Any]:
-    """The ticket's evidence after ``result``: its check replaced, keys and trace refreshed."""
+                   catalog: Catalog | None, extra: EvidenceExtra,
+                   keys: Mapping[str, list[Key]] | None = None) -> dict[str, Any]:
+    """The ticket's evidence after ``result``: its check replaced, row keys and trace refreshed.
+
+    Row keys (``_keys``) come only from checks whose keys are rows (an exact diff, a Kafka key
+    reconciliation, a flow trace): a totals check lists differing days and a count check
+    windows, which are kept in that check's own evidence and never replace the rows, so the
+    finest evidence a ticket ever had stays until a row-level check says otherwise. ``keys``
+    overrides the result's keys (a trace's keys lost at this ticket's hop).
+    """
     evidence: dict[str, Any] = dict(current or {})
     table = catalog.tables.get(result.table) if catalog is not None else None
     checks = dict(evidence.get("checks") or {})
-    checks[str(result.check_id)] = check_evidence(result, run_id=run_id, table=table)
+    entry = check_evidence(result, run_id=run_id, table=table)
+    if result.kind.value not in ROW_LEVEL_KINDS:
+        entry["key_unit"] = "days" if result.kind.value == "totals" else "windows"
+    checks[str(result.check_id)] = entry
     evidence["checks"] = checks
-    keys = raw_keys(result)
-    if any(keys.values()):
-        # The most precise (key-level) result wins; a COUNT result never erases DIFF keys.
-        evidence[RAW_KEYS] = keys
+    if result.kind.value in ROW_LEVEL_KINDS:
+        found = ({name: [key_to_json(k) for k in keys.get(name, [])[:KEY_SAMPLE_CAP]] for name in KEY_LISTS}
+                 if keys is not None else raw_keys(result))
+        if any(found.values()):
+            evidence[RAW_KEYS] = found
     trace = (result.details or {}).get("trace")
     if trace is None and result.kind.value == "trace":
         trace = result.details
@@ -106,15 +113,44 @@ def merge_evidence(current: Mapping[str, Any] | None, result: CheckResult, *, ru
     return evidence
 
 
+def attach_evidence(current: Mapping[str, Any] | None, result: CheckResult, *, role: str, because: str,
+                    run_id: str, catalog: Catalog | None,
+                    keys: Mapping[str, list[Key]] | None = None) -> dict[str, Any]:
+    """A result that belongs to this ticket's fault without being a fault of its own: a flow
+    trace (``traces``) or an echo downstream (``echoes``), with why it belongs here."""
+    evidence: dict[str, Any] = dict(current or {})
+    table = catalog.tables.get(result.table) if catalog is not None else None
+    entry = check_evidence(result, run_id=run_id, table=table)
+    entry["because"] = mask_taxpayer_ids_in_text(because)
+    entry["where"] = result.link_id or result.source_node
+    if keys is not None:
+        entry["sample_keys"] = {name: [mask_key(k, table) for k in ks[:SAMPLE_FOR_PEOPLE]]
+                                for name, ks in keys.items() if ks}
+        entry["keys_here"] = {name: len(ks) for name, ks in keys.items()}
+    if result.kind.value == "quality":
+        entry["failed_rules"] = [
+            {"rule": e.get("rule"), "expectation_type": e.get("expectation_type"),
+             "unexpected_count": e.get("unexpected_count")}
+            for e in (result.details or {}).get("expectations") or [] if isinstance(e, dict) and e.get("success") is False]
+        entry["details"] = {}
+    section = "traces" if role == "trace" else "echoes"
+    attached = dict(evidence.get(section) or {})
+    attached[str(result.check_id)] = mask_json(entry)
+    evidence[section] = attached
+    return evidence
+
+
 def public_evidence(evidence: Mapping[str, Any] | None) -> dict[str, Any]:
     """Evidence without the unmasked keys: what people and sinks see."""
     return {k: v for k, v in (evidence or {}).items() if k != RAW_KEYS}
 
 
-def differing_keys(evidence: Mapping[str, Any] | None) -> list[Key]:
-    """Every unmasked differing key recorded on a ticket (missing, extra, changed), once each."""
+def differing_keys(evidence: Mapping[str, Any] | None,
+                   lists: tuple[str, ...] = ("missing", "extra", "changed")) -> list[Key]:
+    """Every unmasked differing key recorded on a ticket (by default missing, extra, changed;
+    ``lists`` may add ``duplicate``), once each."""
     seen: dict[Any, None] = {}
-    for name in ("missing", "extra", "changed"):
+    for name in lists:
         for k in ((evidence or {}).get(RAW_KEYS) or {}).get(name) or []:
             seen[tuple(k) if isinstance(k, list) else k] = None
     return list(seen)

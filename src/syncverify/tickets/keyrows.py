@@ -12,6 +12,7 @@ exactly.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -170,7 +171,19 @@ def fetch_by_keys(engine: sa.Engine, table: sa.Table, key_cols: Sequence[sa.Colu
                   keys: Sequence[tuple[Any, ...]], columns: Sequence[sa.Column[Any]],
                   where_sql: str | None = None) -> dict[tuple[Any, ...], dict[str, Any]]:
     """Rows of ``table`` whose key is in ``keys`` (chunked), by canonical key; ``columns`` only."""
-    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    return {k: copies[-1] for k, copies in
+            fetch_copies(engine, table, key_cols, keys, columns, where_sql, stable=False).items()}
+
+
+def fetch_copies(engine: sa.Engine, table: sa.Table, key_cols: Sequence[sa.Column[Any]],
+                 keys: Sequence[tuple[Any, ...]], columns: Sequence[sa.Column[Any]],
+                 where_sql: str | None = None, *, stable: bool = True) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
+    """Every copy of the rows whose key is in ``keys`` (chunked), by canonical key.
+
+    Repeated keys keep all their copies; with ``stable`` in an order by value text, so that a
+    repair plan comes out the same when it is generated again.
+    """
+    out: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     names = [c.name for c in columns]
     key_names = [c.name for c in key_cols]
     select_cols = list(dict.fromkeys([*key_cols, *columns]))
@@ -183,7 +196,10 @@ def fetch_by_keys(engine: sa.Engine, table: sa.Table, key_cols: Sequence[sa.Colu
             if where_sql:
                 q = q.where(sa.text(f"({where_sql})"))
             for row in conn.execute(q).mappings():
-                out[canon_key(row[k] for k in key_names)] = {n: row[n] for n in names}
+                out.setdefault(canon_key(row[k] for k in key_names), []).append({n: row[n] for n in names})
+    if stable:
+        for copies in out.values():
+            copies.sort(key=lambda r: json.dumps(r, sort_keys=True, default=str))
     return out
 
 

@@ -1,4 +1,4 @@
-"""Re-verification of a ticket: re-compare its keys between source and target, inside the DBs.
+"""Re-verification of a ticket: its keys row by row, and its check re-run, inside the databases.
 
 Only the ticket's differing keys are looked up, on both sides, in chunks, with the comparison
 engine (:mod:`syncverify.compare`, the engine behind ``syncverify diff`` and the runs): the same
@@ -8,7 +8,9 @@ A key is consistent when it is absent on both sides or present once on each with
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,14 +103,65 @@ def _keys_consistent_rows(check: LinkCheck, keys: list[Key], source_engine: sa.E
     return True
 
 
+def _check_window(ticket: Ticket) -> tuple[str, datetime | None, datetime | None]:
+    """The kind and window of the check that raised the ticket (its most precise one)."""
+    kind = (ticket.check_id or "diff").split("/")[0]
+    entry = ((ticket.evidence or {}).get("checks") or {}).get(ticket.check_id) or {}
+
+    def when(value: Any) -> datetime | None:
+        return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+    return kind, when(entry.get("window_start")), when(entry.get("window_end"))
+
+
+def scope_consistent(ticket: Ticket, catalog: Catalog, source_engine: sa.Engine,
+                     target_engine: sa.Engine) -> bool | None:
+    """Re-run the ticket's own check (same level, same link and table, same window) now.
+
+    True when it finds nothing; None when the ticket's check is not a table comparison. Rows
+    still in flight count as differences here: a repair is proved by data that is equal now.
+    """
+    from syncverify.compare import business_totals, checksum, count_rows, diff_tables
+
+    kind, start, end = _check_window(ticket)
+    runs = {"count": count_rows, "totals": business_totals, "checksum": checksum}
+    if kind not in runs and kind not in ("diff", "kafka_keys"):
+        return None
+    check = find_link_check(catalog, ticket.link_id, ticket.table_name, ticket.source_node)
+    source, target, spec = link_refs(check, source_engine, target_engine)
+    if check.table.window_column and start is not None and end is not None:
+        spec = dataclasses.replace(spec, window_column=check.table.window_column, window_start=start,
+                                   window_end=end, totals=list(check.table.totals))
+    if kind == "totals" and not (spec.window_column and spec.totals):
+        kind = "count"
+    result = (runs[kind](source, target, spec, link_id=check.link.id) if kind in runs
+              else diff_tables(source, target, spec, link_id=check.link.id))
+    return not result.is_anomaly
+
+
 def reverify_with_engines(ticket: Ticket, catalog: Catalog, engine_for_node: EngineForNode) -> bool | None:
-    """The SLA watch's re-verification: resolves both nodes of the ticket and compares its keys."""
+    """The SLA watch's re-verification of a table-copy ticket: its own keys, row by row, AND its
+    check re-run over its scope. Verified (True) only when both hold; False when either finds a
+    difference; None when there is nothing to compare (not a table-copy ticket)."""
     if not ticket.link_id or not ticket.source_node or not ticket.target_node:
         return None
-    if ticket.kind != "consistency" or not differing_keys(ticket.evidence):
-        return None          # no row keys to compare: the next run's result decides
-    return keys_consistent(ticket, catalog, engine_for_node(ticket.source_node),
-                           engine_for_node(ticket.target_node))
+    if ticket.kind != "consistency":
+        return None          # Kafka and quality findings: the next run's result decides
+    return reverify_pair(ticket, catalog, engine_for_node(ticket.source_node), engine_for_node(ticket.target_node))
+
+
+def reverify_pair(ticket: Ticket, catalog: Catalog, source_engine: sa.Engine,
+                  target_engine: sa.Engine) -> bool | None:
+    """:func:`reverify_with_engines` on engines already at hand (``tickets apply`` has them)."""
+    keys_ok = (keys_consistent(ticket, catalog, source_engine, target_engine)
+               if differing_keys(ticket.evidence) else None)
+    if keys_ok is False:
+        return False
+    scope_ok = scope_consistent(ticket, catalog, source_engine, target_engine)
+    if scope_ok is False:
+        return False
+    if scope_ok is None:
+        return None          # the keys alone never prove a ticket: its check must agree
+    return True
 
 
 def reverifier(catalog: Catalog, engine_for_node: EngineForNode) -> Callable[[Ticket], bool | None]:

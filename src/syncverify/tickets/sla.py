@@ -4,6 +4,10 @@ Meant to run every 15 minutes (an Airflow DAG wires it). Each escalation is rais
 ticket: ``repair_start_near`` / ``repair_start_overdue`` while repair has not started,
 ``correction_near`` / ``correction_overdue`` while the data is not marked repaired. A watch that
 first runs after a deadline raises only the ``overdue`` one.
+
+Watches may overlap (a slow pass, a manual ``tickets watch`` next to the DAG's): each escalation
+is claimed in ``sv_ticket_escalations`` (unique per ticket and level) before it is raised, and
+the outbox claims each delivery before sending it, so every escalation is raised and sent once.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from syncverify.masking import mask_text
 from syncverify.store import Store
-from syncverify.store.models import Ticket, TicketEvent
+from syncverify.store.models import Ticket, TicketEscalation, TicketEvent
 from syncverify.tickets.clock import DEFAULT_NEAR, aware, need_aware
 from syncverify.tickets.lifecycle import (
     OPEN_STATUSES,
@@ -47,11 +52,14 @@ class SlaReport:
     reopened: list[int] = field(default_factory=list)
     undecided: list[int] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # Marked repaired when this watch read them, but verified or reopened by someone else (another
+    # watch running at the same time) before this one could record its own verdict.
+    decided_elsewhere: list[int] = field(default_factory=list)
     deliveries: DeliveryReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"escalations": self.escalations, "verified": self.verified, "reopened": self.reopened,
-                "undecided": self.undecided, "errors": self.errors,
+                "undecided": self.undecided, "errors": self.errors, "decided_elsewhere": self.decided_elsewhere,
                 "deliveries": self.deliveries.to_dict() if self.deliveries else None}
 
 
@@ -59,7 +67,9 @@ def _due_escalations(t: Ticket, now: datetime, near: timedelta) -> list[tuple[st
     repair_due, correct_due = aware(t.repair_due_at), aware(t.correct_due_at)
     assert repair_due is not None and correct_due is not None
     out = []
-    if t.repair_started_at is None:
+    # Data that came right by itself (a consistent run marked the ticket repaired) needs no
+    # repair start: only the re-verification is pending.
+    if t.repair_started_at is None and t.repaired_at is None:
         if now >= repair_due:
             out.append(("repair_start_overdue", repair_due))
         elif now >= repair_due - near:
@@ -74,7 +84,14 @@ def _due_escalations(t: Ticket, now: datetime, near: timedelta) -> list[tuple[st
 
 def escalate(store: Store, *, now: datetime | None = None, near: timedelta = DEFAULT_NEAR,
              sinks: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Raise every escalation that is due and was not raised before (once each per ticket)."""
+    """Raise every escalation that is due and was not raised before (once each per ticket).
+
+    Safe with any number of watches at once: the tickets are locked (``FOR UPDATE``; on SQLite the
+    store's ``BEGIN IMMEDIATE``), and each escalation is first *claimed* by a row in
+    ``sv_ticket_escalations``, unique per (ticket, level), so a watch that loses the race gets an
+    IntegrityError on its claim and raises nothing for that level. The event and its deliveries
+    are written in the same transaction as the claim: a claim never exists without its event.
+    """
     at, names = need_aware(now), _sink_names(sinks)
 
     def work() -> list[dict[str, Any]]:
@@ -82,24 +99,54 @@ def escalate(store: Store, *, now: datetime | None = None, near: timedelta = DEF
         with store.session() as s:
             tickets = s.scalars(sa.select(Ticket).where(Ticket.open_key.is_not(None),
                                                         Ticket.status.in_(OPEN_STATUSES))
-                                .order_by(Ticket.id).with_for_update())
+                                .order_by(Ticket.id).with_for_update()).all()
             for t in tickets:
-                due = _due_escalations(t, at, near)
-                if not due:
-                    continue
-                done = set(s.scalars(sa.select(TicketEvent.event).where(
-                    TicketEvent.ticket_id == t.id, TicketEvent.event.in_(ESCALATIONS))))
-                for name, deadline in due:
-                    if name in done:
-                        continue
-                    detail = {"deadline": deadline.isoformat(),
-                              "minutes_left": round((deadline - at).total_seconds() / 60, 1),
-                              "status": t.status}
-                    add_event(s, t, name, actor=ACTOR, now=at, detail=detail, sinks=names)
-                    raised.append({"ticket_id": t.id, "event": name, **detail})
+                raised.extend(_escalate_ticket(s, t, at, near, names))
         return raised
 
     return _retrying(work)
+
+
+def _raised_levels(session: Session, ticket_id: int) -> set[str]:
+    """Levels already raised: claimed (migration 3 on), or recorded as events by a store that
+    raised them before the claims existed."""
+    claimed = session.scalars(sa.select(TicketEscalation.level).where(TicketEscalation.ticket_id == ticket_id))
+    recorded = session.scalars(sa.select(TicketEvent.event).where(
+        TicketEvent.ticket_id == ticket_id, TicketEvent.event.in_(ESCALATIONS)))
+    return set(claimed) | set(recorded)
+
+
+def claim_escalation(session: Session, ticket_id: int, level: str, now: datetime) -> bool:
+    """Claim ``level`` of the ticket for this transaction; False when another watch has it.
+
+    The INSERT runs in a SAVEPOINT: on PostgreSQL a failed statement aborts the whole
+    transaction, and losing one ticket's claim must not lose the other tickets' escalations.
+    """
+    try:
+        with session.begin_nested():
+            session.add(TicketEscalation(ticket_id=ticket_id, level=level, at=now))
+            session.flush()
+    except sa.exc.IntegrityError:
+        return False
+    return True
+
+
+def _escalate_ticket(session: Session, t: Ticket, now: datetime, near: timedelta,
+                     names: Sequence[str]) -> list[dict[str, Any]]:
+    due = _due_escalations(t, now, near)
+    if not due:
+        return []
+    done = _raised_levels(session, t.id)
+    raised = []
+    for name, deadline in due:
+        if name in done or not claim_escalation(session, t.id, name, now):
+            continue
+        detail = {"deadline": deadline.isoformat(),
+                  "minutes_left": round((deadline - now).total_seconds() / 60, 1),
+                  "status": t.status}
+        add_event(session, t, name, actor=ACTOR, now=now, detail=detail, sinks=names)
+        raised.append({"ticket_id": t.id, "event": name, **detail})
+    return raised
 
 
 def reverify_repaired(store: Store, reverify: Reverify, *, now: datetime | None = None,
@@ -129,8 +176,18 @@ def reverify_repaired(store: Store, reverify: Reverify, *, now: datetime | None 
                        detail={"reason": "re-verification: the ticket's keys still differ"})
                 report.reopened.append(t.id)
         except TicketError as exc:     # someone changed the ticket meanwhile
-            report.errors.append({"ticket_id": t.id, "error": str(exc)})
+            if _still_repaired(store, t.id):
+                report.errors.append({"ticket_id": t.id, "error": str(exc)})
+            else:
+                report.decided_elsewhere.append(t.id)
     return report
+
+
+def _still_repaired(store: Store, ticket_id: int) -> bool:
+    """Whether the ticket still waits for its proof. When another watch (running at the same
+    time) or a person has moved it on, that is not an error of this watch."""
+    with store.session() as s:
+        return s.scalar(sa.select(Ticket.status).where(Ticket.id == ticket_id)) == REPAIRED
 
 
 def sla_watch(store: Store, *, now: datetime | None = None, reverify: Reverify | None = None,
@@ -149,4 +206,5 @@ def sla_watch(store: Store, *, now: datetime | None = None, reverify: Reverify |
     return report
 
 
-__all__ = ["ESCALATIONS", "Reverify", "SlaReport", "add_event", "escalate", "reverify_repaired", "sla_watch"]
+__all__ = ["ESCALATIONS", "Reverify", "SlaReport", "add_event", "claim_escalation", "escalate", "reverify_repaired",
+           "sla_watch"]

@@ -16,14 +16,16 @@ def iso(value: datetime | None) -> str | None:
 
 
 def sla_state(ticket: Ticket) -> dict[str, Any]:
-    """Whether each deadline was met, missed, or is still running."""
-    def state(done: datetime | None, due: datetime) -> str:
+    """Whether each deadline was met, missed, or is still running. A repair start is met only by
+    an actual start (``tickets start``, ``resolve`` by a person, an applied script); data that
+    came right by itself (a late copy caught up) shows ``not_started``, never ``met``."""
+    def state(done: datetime | None, due: datetime, settled: bool = False) -> str:
         d, due_a = aware(done), aware(due)
         assert due_a is not None
         if d is None:
-            return "running"
+            return "not_started" if settled else "running"
         return "met" if d <= due_a else "missed"
-    return {"repair_start": state(ticket.repair_started_at, ticket.repair_due_at),
+    return {"repair_start": state(ticket.repair_started_at, ticket.repair_due_at, ticket.repaired_at is not None),
             "correction": state(ticket.repaired_at, ticket.correct_due_at)}
 
 
@@ -38,7 +40,8 @@ def ticket_view(ticket: Ticket, *, events: list[TicketEvent] | None = None) -> d
         "open": ticket.open_key is not None,
         "link_id": ticket.link_id, "table": ticket.table_name, "check_id": ticket.check_id,
         "source_node": ticket.source_node, "target_node": ticket.target_node,
-        "detected_at": iso(ticket.detected_at), "repair_due_at": iso(ticket.repair_due_at),
+        "occurred_at": iso(ticket.occurred_at), "detected_at": iso(ticket.detected_at),
+        "repair_due_at": iso(ticket.repair_due_at),
         "correct_due_at": iso(ticket.correct_due_at), "acknowledged_at": iso(ticket.acknowledged_at),
         "repair_started_at": iso(ticket.repair_started_at), "repaired_at": iso(ticket.repaired_at),
         "verified_at": iso(ticket.verified_at), "closed_at": iso(ticket.closed_at),
