@@ -45,9 +45,10 @@ def _topology(args: argparse.Namespace) -> int:
 def _discover(args: argparse.Namespace) -> int:
     from syncverify.catalog.discover import discover
     from syncverify.connect.engine import make_engine
+    from syncverify.connect.existing import require_existing
 
-    source = make_engine(args.source_url, name="source")
-    target = make_engine(args.target_url, name="target")
+    source = make_engine(require_existing(args.source_url), name="source")
+    target = make_engine(require_existing(args.target_url), name="target")
     try:
         found = discover(source, target, schema=args.schema, target_schema=args.target_schema,
                          include=args.include, exclude=args.exclude)
@@ -129,10 +130,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``syncverify`` command; a reader that closes the pipe early ends it quietly.
+
+    ``syncverify … | head -1``: the next write fails with ``BrokenPipeError`` (Python ignores
+    SIGPIPE). That is not an error of the command, so nothing is printed; stdout is pointed at
+    /dev/null so that the interpreter's final flush cannot fail again, and the exit status is
+    141 (128 + SIGPIPE), what a tool killed by SIGPIPE reports: the output was cut short, so it is
+    neither "done" (0) nor a verdict (1, 2) — see :mod:`syncverify.exitcodes`.
+    """
+    try:
+        code = _main(argv)
+        sys.stdout.flush()      # inside the try: a closed pipe may only show at the last flush
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _closed_pipe() -> int:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):   # stdout is not a file (tests capturing it)
+        pass
+    return ExitCode.CLOSED_PIPE
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    from syncverify.logmask import install as mask_logs
+
+    mask_logs()     # every syncverify log record (and logged traceback) masked before any handler
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except BrokenPipeError:
+        raise                   # not an error: main() ends quietly
     except SyncverifyError as exc:
         print(f"syncverify: error: {mask_text(str(exc))}", file=sys.stderr)
         return ExitCode.ERROR
@@ -141,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.ERROR
     except Exception as exc:
         if os.environ.get("SYNCVERIFY_DEBUG"):
-            traceback.print_exc()
+            print(mask_text(traceback.format_exc()), end="", file=sys.stderr)
         first = str(exc).splitlines()[0] if str(exc) else ""
         print(f"syncverify: error: {exc.__class__.__name__}: {mask_text(first)}", file=sys.stderr)
         return ExitCode.ERROR

@@ -1,19 +1,18 @@
 """``syncverify demo``: the main job on the embedded default, end to end.
 
-Builds the sandbox world, runs the monthly verification through the same job functions the
-Airflow DAG calls (one task per hop, here a thread pool), runs the Great Expectations suites and
-the sync-log analysis, opens the tickets, writes both monthly reports, and ends by scoring the
-findings against the faults the sandbox injected (which the verifier itself never reads).
+Builds the sandbox world, runs the month through the one pipeline definition
+(:mod:`syncverify.runner.pipeline`: checks flow by flow, GX suites, sync-log analysis, tickets,
+both reports — the steps the DAG and ``syncverify run`` run), lands the in-flight rows while the
+checks run, and ends by scoring the findings against the faults the sandbox injected (which the
+verifier itself never reads). Only the world, the landing and the scoring are the demo's own.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,33 +43,6 @@ class DemoOutcome:
         return self.score.ok and (self.tickets is None or self.tickets.ok)
 
 
-def _check_link(params: dict[str, Any], link: str) -> dict[str, Any]:
-    """One hop's checks in a worker process (the job function an Airflow task runs)."""
-    from syncverify.runner import jobs
-
-    return jobs.run_checks(params, link)
-
-
-def _run_quality(params: dict[str, Any]) -> dict[str, Any]:
-    from syncverify.runner import jobs
-
-    return jobs.run_quality(params)
-
-
-def _quality_in_parallel(params: dict[str, Any], catalog_path: str) -> dict[str, Any]:
-    """The GX suites of every node, the nodes shared between one process per core."""
-    from syncverify.catalog import load_catalog
-
-    catalog = load_catalog(catalog_path)
-    nodes = sorted({n.id for lc in catalog.link_checks() for n in (lc.source, lc.target) if not n.is_kafka})
-    workers = max(2, os.cpu_count() or 2)
-    shares = [nodes[i::workers] for i in range(workers)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
-        parts = list(pool.map(_run_quality, [{**params, "quality_nodes": share} for share in shares if share]))
-    return {"suites": sum(p["suites"] for p in parts), "failed": sum(p["failed"] for p in parts),
-            "failed_suites": sum(p["failed_suites"] for p in parts), "not_run": [c for p in parts for c in p["not_run"]]}
-
-
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -80,12 +52,14 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
              faults: bool | Sequence[FaultSpec] = True, world_options: dict[str, Any] | None = None) -> DemoOutcome:
     """``faults``: the demo's own (True) or the faults to inject; ``world_options``: the services
     backend's admin URLs and database prefix (see :func:`syncverify.sandbox.build_world`)."""
-    from syncverify.connect.resolve import dispose_engines
-    from syncverify.runner import jobs
+    from syncverify.runner.pipeline import PipelineConfig, Strategy, run_pipeline, steps
     from syncverify.sandbox import build_world, land_in_flight
     from syncverify.store import Store
 
     home_dir = Path(home or os.environ.get("SYNCVERIFY_HOME", ".syncverify")).resolve()
+    # The one setting in the environment: the home of the spool, the ticket drop and the
+    # embedded profile, which every step and every worker process must share. Everything else
+    # (store URL, profile, logs, reports) is passed to the pipeline as parameters.
     os.environ["SYNCVERIFY_HOME"] = str(home_dir)
     timings: dict[str, float] = {}
 
@@ -96,46 +70,31 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
                         faults=faults, **(world_options or {}))
     timings["build"] = time.perf_counter() - t0
 
-    t1 = time.perf_counter()
     # The store `syncverify tickets` and `syncverify report` read by default in this home, so
     # the operator goes on with the CLI right after the demo.
     store = Store(f"sqlite:///{home_dir / 'results.sqlite'}")
-    dispose_engines()
-    params: dict[str, Any] = {"month": month, "kind": "demo", "depth": "diff", "profile": str(world.connections),
-                              "catalog_path": catalog_path, "confirm_delay_s": CONFIRM_DELAY_S,
-                              "logs_dir": str(world.logs_dir)}
-    started = jobs.start_run(params, store=store)
-    params = started["params"]
-    _say(f"verifying {len(started['checks'])} link checks of {month} (run {started['run_id']}) ...")
-    from syncverify.catalog import load_catalog
-    links = list(dict.fromkeys(c.split("/")[0] for c in started["checks"]))
-    # One process per core: the embedded SQLite world hashes rows in Python functions, which
-    # threads would serialise on the GIL. Each process opens the same store by its URL.
-    os.environ["SYNCVERIFY_STORE_URL"] = store.url
-    with ProcessPoolExecutor(max_workers=max(2, os.cpu_count() or 2), mp_context=mp.get_context("fork")) as pool:
-        futures = [pool.submit(_check_link, params, link) for link in links]   # forks before the timer thread
-        landing = threading.Timer(IN_FLIGHT_LANDS_AFTER_S, land_in_flight, args=(world,))
-        landing.start()
-        for future in futures:
-            future.result()
+    # The whole month through the one pipeline definition (syncverify.runner.pipeline), one
+    # process per core: the embedded SQLite world hashes rows in Python functions, which threads
+    # would serialise on the GIL.
+    config = PipelineConfig(month=month, kind="demo", depth="diff", profile=str(world.connections),
+                            catalog_path=catalog_path, confirm_delay_s=CONFIRM_DELAY_S, logs_dir=str(world.logs_dir),
+                            reports_dir=str(reports), strategy=Strategy.PROCESSES)
+    _say(f"verifying {month}: {', '.join(s.name for s in steps(config))} ...")
+    # The in-flight rows land while the checks run: missing at the first pass, present at the
+    # confirmation. The timer thread starts once every worker process is forked.
+    landing = threading.Timer(IN_FLIGHT_LANDS_AFTER_S, land_in_flight, args=(world,))
+    done = run_pipeline(config, store, checks_dispatched=landing.start)
     landing.join()
-    finished = jobs.finish_run(params, store=store)
-    timings["verify"] = time.perf_counter() - t1
+    out = done.outputs
+    finished, quality, logs, tickets = out["finish"], out["quality"], out["sync_logs"], out["tickets"]
+    written = out["reports"]
+    timings.update({"verify": done.seconds["checks"] + done.seconds["finish"], "quality": done.seconds["quality"],
+                    "synclog": done.seconds["sync_logs"], "tickets": done.seconds["tickets"],
+                    "reports": done.seconds["reports"]})
 
-    t2 = time.perf_counter()
-    quality = _quality_in_parallel(params, catalog_path)
-    timings["quality"] = time.perf_counter() - t2
-    t3 = time.perf_counter()
-    logs = jobs.analyse_sync_logs(params, store=store)
-    timings["synclog"] = time.perf_counter() - t3
-    t4 = time.perf_counter()
-    tickets = jobs.open_tickets(params, store=store)
-    timings["tickets"] = time.perf_counter() - t4
-    t5 = time.perf_counter()
-    written = jobs.write_reports(params, out=str(reports), store=store)
-    timings["reports"] = time.perf_counter() - t5
+    from syncverify.catalog import load_catalog
 
-    results = store.results(started["run_id"])
+    results = store.results(done.run_id)
     result = score(world.manifest, results, load_catalog(catalog_path))
     from syncverify.tickets import list_tickets, ticket_view
     ticket_score = score_tickets(world.manifest, [ticket_view(t) for t in list_tickets(store, open_only=True)])
@@ -154,6 +113,6 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
         _say(line)
     for line in result.lines():
         _say(line)
-    return DemoOutcome(score=result, run_id=started["run_id"], reports=[Path(p) for p in written.get("files", [])],
+    return DemoOutcome(score=result, run_id=done.run_id, reports=[Path(p) for p in written.get("files", [])],
                        seconds=timings, tickets=ticket_score, world=world)
 

@@ -122,12 +122,10 @@ def lock_target(engine: sa.Engine) -> sa.Connection:
 
 
 def wait_lease_expired(s: Setup) -> None:
-    until = s.script().lease_until
-    assert until is not None
-    until = until.replace(tzinfo=None)
-    from syncverify.tickets.lease import lease_now
+    from syncverify.tickets.lease import live_until
 
-    wait_for(lambda: lease_now() > until, timeout=60)
+    assert s.script().lease_until is not None
+    wait_for(lambda: live_until(s.script()) is None, timeout=60)
 
 
 def test_two_concurrent_applies_one_wins(setup: Setup) -> None:

@@ -13,6 +13,7 @@ from rel_helpers import admin, write_world
 from syncverify.catalog import load_catalog
 from syncverify.cli import main
 from syncverify.compare import validate_predicate
+from syncverify.dialects import MySQLDialect, PostgreSQLDialect
 from syncverify.errors import CatalogError, PredicateError
 from syncverify.results import Outcome
 from syncverify.runner.verify import verify
@@ -74,11 +75,25 @@ def test_hostile_predicate_values_rejected(tmp_path, value):
 @pytest.mark.parametrize("where", [
     "1=1; DROP TABLE victim", "id = 1 -- and the rest", "id = 1 /* x */", "id IN (SELECT 1); DELETE FROM victim",
     "id = 1 OR pg_sleep(10) IS NULL", "id = 'unbalanced", "(id = 1", "x' ; drop table y",
-    "1=1 INTO OUTFILE '/tmp/x'", "id = '\\' OR 1=1 --'",
+    "1=1 INTO OUTFILE '/tmp/x'", "id IN (SELECT id FROM victim)",
+    "id = 1 OR pg_sleep_for('10 s') IS NULL", "GET_LOCK('x', 10) = 1", "victim.id = 1",
 ])
-def test_cli_where_validated(where):
-    with pytest.raises(PredicateError):
-        validate_predicate(where, "--where")
+@pytest.mark.parametrize("dialect", [None, PostgreSQLDialect(), MySQLDialect()], ids=["generic", "postgresql", "mysql"])
+def test_cli_where_validated(where, dialect):
+    """Parsed for the database it runs on (compare/predicate.py): refused on every dialect."""
+    with pytest.raises(PredicateError, match=r"^--where: "):
+        validate_predicate(where, "--where", dialect)
+
+
+def test_backslash_quote_is_read_as_each_database_reads_it():
+    """``id = '\\' OR 1=1 --'``: PostgreSQL ends the literal at the second quote (the rest is a
+    comment: refused); MySQL reads one literal (accepted, written back as that one literal);
+    without a dialect it is ambiguous (refused)."""
+    where = "id = '\\' OR 1=1 --'"
+    for dialect in (None, PostgreSQLDialect()):
+        with pytest.raises(PredicateError):
+            validate_predicate(where, "--where", dialect)
+    assert validate_predicate(where, "--where", MySQLDialect()) == "id = ''' OR 1=1 --'"
 
 
 @pytest.mark.postgres

@@ -13,7 +13,7 @@ from syncverify.errors import PredicateError
 
 @pytest.mark.parametrize("sql", [
     "gmf_swjg_dm LIKE '145%'", "kprq >= '2024-01-01' AND (fpzt = '0' OR fpzt IS NULL)",
-    "bz = 'it''s; fine -- inside a literal'", "x IN (SELECT y FROM t WHERE z = 1)",
+    "bz = 'it''s; fine -- inside a literal'",
 ])
 def test_valid_predicates_pass(sql: str) -> None:
     assert validate_predicate(sql, "p") == sql
@@ -23,6 +23,7 @@ def test_valid_predicates_pass(sql: str) -> None:
     ("1=1; DROP TABLE inv", "';'"), ("a = 1 -- rest", "comments"), ("a = 1 /* x */", "comments"),
     ("a = 1) OR (1 = 1", "parentheses"), ("a = 'open", "unbalanced"), ("a IN (DELETE FROM t)", "DELETE"),
     ("sleep(10) = 0", "SLEEP"), ("a = 'x\\' OR 1=1 --'", "backslash"),
+    ("x IN (SELECT y FROM t WHERE z = 1)", "subqueries"),
 ])
 def test_unsafe_predicates_are_refused_by_name(sql: str, reason: str) -> None:
     with pytest.raises(PredicateError, match="routing") as info:

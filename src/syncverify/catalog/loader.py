@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from syncverify.catalog.models import Flow, Link, LinkTable, Node, TableDef
+from syncverify.catalog.predicates import MAX_DEPTH as MAX_PREDICATE_DEPTH
 from syncverify.errors import CatalogError
 
 SECTIONS = ("nodes", "tables", "links", "flows")
@@ -144,9 +145,34 @@ def _validate(model: type[M], raw: Any, file: str, entry: str) -> M:
         raise CatalogError(msg, file=file, entry=entry, field=loc) from None
 
 
+# Deepest YAML nesting a catalog file may have: a predicate at the predicate limit (a mapping and a
+# list per ``any``/``all`` level) inside a link entry, with room to spare. PyYAML builds documents
+# recursively, so a deeper file (900 nested ``not:``) raised RecursionError before any check.
+MAX_YAML_DEPTH = 2 * MAX_PREDICATE_DEPTH + 16
+
+
+def _yaml_depth(text: str) -> int:
+    """Deepest nesting of collections in a YAML text, from the parser's events (iterative:
+    nothing is built, nothing recurses); stops just past :data:`MAX_YAML_DEPTH`."""
+    depth = deepest = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_YAML_DEPTH:
+                break
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return deepest
+
+
 def _read(file: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
+        if _yaml_depth(text) > MAX_YAML_DEPTH:
+            raise CatalogError(f"nested more than {MAX_YAML_DEPTH} levels deep (predicates may nest at most "
+                               f"{MAX_PREDICATE_DEPTH} levels)", file=str(file))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -225,21 +251,60 @@ def _check_references(catalog: Catalog) -> None:
         for i, node_id in enumerate(flow.sources):
             if node_id not in catalog.nodes:
                 raise CatalogError(f"unknown node {node_id!r}", field=f"sources.{i}", **where)
-        reached = set(flow.sources)
-        for i, hop in enumerate(flow.hops):
-            if hop not in catalog.links:
-                raise CatalogError(f"unknown link {hop!r}", field=f"hops.{i}", **where)
-            link = catalog.links[hop]
-            hop_sources = {link.source_of(s) for s in link.tables
-                           if not flow.tables or s.table in flow.tables}
-            if not hop_sources & reached:
-                raise CatalogError(
-                    f"hop {hop!r} starts at {', '.join(sorted(hop_sources))}, which neither the flow's sources "
-                    "nor an earlier hop reach: the hops do not connect", field=f"hops.{i}", **where)
-            reached.add(link.target)
+        _check_hops(catalog, flow, where)
         for i, name in enumerate(flow.tables):
             if name not in catalog.tables:
                 raise CatalogError(f"unknown table {name!r}", field=f"tables.{i}", **where)
+
+
+def _check_hops(catalog: Catalog, flow: Flow, where: dict[str, str]) -> None:
+    """The hops of a flow must be a path through the topology, in order.
+
+    The rule that accepts every shipped flow — chains (F9), fan-outs from one node (F1's
+    GXJF-QUERY and GXJF-LEDGER both read gx.kafka) and parallel hops from several sources (F7's
+    taxpayer records) — and rejects what makes a trace silently lose keys:
+
+    - every hop is listed once (a repeated hop's keys were attributed to its first listing and
+      the second came out empty);
+    - every hop starts at a flow source or at a node an earlier hop reaches (a hop listed before
+      the hop that feeds it is out of order: the flow is reversed);
+    - no hop leads back to where the flow starts, and no hop undoes an earlier one (B -> A after
+      A -> B): a flow runs away from its sources.
+    """
+    for i, hop in enumerate(flow.hops):
+        if hop not in catalog.links:
+            raise CatalogError(f"unknown link {hop!r}", field=f"hops.{i}", **where)
+    reached = set(flow.sources)
+    first_at: dict[str, int] = {}
+    for i, hop in enumerate(flow.hops):
+        if hop in first_at:
+            raise CatalogError(f"hop {hop!r} is listed twice (hops.{first_at[hop]} and hops.{i}); each hop "
+                               "may appear once in a flow", field=f"hops.{i}", **where)
+        first_at[hop] = i
+        link = catalog.links[hop]
+        hop_sources = _hop_sources(catalog, flow, hop)
+        if not hop_sources & reached:
+            feeder = next((h for h in flow.hops[i + 1:] if catalog.links[h].target in hop_sources), None)
+            order = ("the hops do not connect" + (f" (hop {feeder!r}, listed later, reaches it: the hops are out "
+                                                  "of order, reversed?)" if feeder else ""))
+            raise CatalogError(
+                f"hop {hop!r} starts at {', '.join(sorted(hop_sources))}, which neither the flow's sources "
+                f"nor an earlier hop reach: {order}", field=f"hops.{i}", **where)
+        if link.target in flow.sources:
+            raise CatalogError(f"hop {hop!r} goes back to {link.target!r}, where the flow starts: the hop is "
+                               "reversed", field=f"hops.{i}", **where)
+        for earlier in flow.hops[:i]:
+            back = catalog.links[earlier]
+            if back.target in hop_sources and link.target in _hop_sources(catalog, flow, earlier):
+                raise CatalogError(f"hop {hop!r} ({', '.join(sorted(hop_sources))} -> {link.target}) reverses "
+                                   f"the earlier hop {earlier!r}", field=f"hops.{i}", **where)
+        reached.add(link.target)
+
+
+def _hop_sources(catalog: Catalog, flow: Flow, hop: str) -> set[str]:
+    """The nodes a hop reads for the flow's tables."""
+    link = catalog.links[hop]
+    return {link.source_of(s) for s in link.tables if not flow.tables or s.table in flow.tables}
 
 
 def iter_entries(catalog: Catalog) -> Iterator[tuple[str, str, str]]:

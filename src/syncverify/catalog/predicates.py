@@ -172,12 +172,42 @@ Group.model_rebuild()
 PredicateKind = Literal["routing", "target_scope"]
 
 
+# Routing rules need a few levels; a deeper tree is a mistake or an attack: validating, compiling
+# and matching recurse once per level, and 900 nested ``not:`` raised RecursionError.
+MAX_DEPTH = 32
+
+
+def predicate_depth(data: Any, limit: int = MAX_DEPTH) -> int:
+    """Levels of groups and leaves in a predicate's YAML form, counted without recursion; stops
+    counting just past ``limit`` (so a hostile tree costs no more than ``limit`` levels)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, Mapping):
+            continue
+        deepest = max(deepest, depth)
+        if depth > limit:
+            break
+        children: list[Any] = []
+        for name in ("any", "all"):
+            if isinstance(node.get(name), list):
+                children.extend(node[name])
+        if "not" in node:
+            children.append(node["not"])
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def parse_predicate(data: Any) -> Predicate:
-    """Build a predicate from its YAML form (a mapping with ``column`` or ``any``/``all``/``not``)."""
+    """Build a predicate from its YAML form (a mapping with ``column`` or ``any``/``all``/``not``);
+    a tree deeper than :data:`MAX_DEPTH` is refused before anything recurses into it."""
     if isinstance(data, Leaf | Group):
         return data
     if not isinstance(data, Mapping):
         raise ValueError("a predicate must be a mapping")
+    if predicate_depth(data) > MAX_DEPTH:
+        raise ValueError(f"a predicate may be nested at most {MAX_DEPTH} levels deep")
     if "column" in data:
         return Leaf.model_validate(data)
     return Group.model_validate(data)

@@ -16,6 +16,7 @@ from typing import Any
 from syncverify.compare.engine import diff_tables
 from syncverify.compare.spec import ROW_HASHES, CompareSpec, TableRef
 from syncverify.connect.engine import make_engine, redacted
+from syncverify.connect.existing import require_existing
 from syncverify.errors import KeyNotUniqueError, SyncverifyError
 from syncverify.exitcodes import ExitCode
 from syncverify.masking import mask_text
@@ -147,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
         spec.canon  # noqa: B018 - validates the digits and precision
     except ValueError as exc:
         raise SyncverifyError(f"bad option: {exc}") from None
+    require_existing(args.source_url)   # a mistyped SQLite path is an error, not a new file
+    require_existing(args.target_url)
     source = make_engine(args.source_url, name="source", max_concurrency=args.max_concurrency,
                          statement_timeout_s=args.statement_timeout)
     target = make_engine(args.target_url, name="target", max_concurrency=args.max_concurrency,

@@ -336,13 +336,15 @@ def shares_native_hash(source: SidePlan, target: SidePlan) -> bool:
 
 def resolve(source: TableRef, target: TableRef, spec: CompareSpec, *, need_values: bool = True) -> Pair:
     """Reflect both tables and build both side plans (raises SchemaError / PredicateError)."""
+    # Each predicate is read and rendered for the database it runs on (compare/predicate.py).
+    s_dialect, t_dialect = for_engine(source.engine), for_engine(target.engine)
     preds = {
-        "source": [validate_predicate(source.where, "source table predicate"),
-                   validate_predicate(spec.where, "--where"),
-                   validate_predicate(spec.source_where, "source predicate (--source-where)")],
-        "target": [validate_predicate(target.where, "target table predicate"),
-                   validate_predicate(spec.where, "--where"),
-                   validate_predicate(spec.target_where, "target predicate (--target-where)")],
+        "source": [validate_predicate(source.where, "source table predicate", s_dialect),
+                   validate_predicate(spec.where, "--where", s_dialect),
+                   validate_predicate(spec.source_where, "source predicate (--source-where)", s_dialect)],
+        "target": [validate_predicate(target.where, "target table predicate", t_dialect),
+                   validate_predicate(spec.where, "--where", t_dialect),
+                   validate_predicate(spec.target_where, "target predicate (--target-where)", t_dialect)],
     }
     s_label, t_label = side_label(source, "source"), side_label(target, "target")
     s_cols, s_insp = reflect_columns(source, s_label)

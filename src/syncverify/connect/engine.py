@@ -5,6 +5,12 @@ timeout) and its per-connection setup; the pool holds at most ``max_concurrency`
 and never overflows, so one process never runs more concurrent queries on a database than its
 cap. Engines connect lazily: call :func:`check_reachable` (the comparison functions do) to turn
 a refused connection into :class:`~syncverify.errors.UnreachableError` with the URL masked.
+
+Sessions are hardened below the predicate checks (defence in depth, docs/reliability.md): the
+dialect adjusts the driver's connect arguments (MySQL: no CLIENT_MULTI_STATEMENTS; PostgreSQL:
+read-only transactions and standard strings from the startup packet on) and checks the new
+connection, and no call through the engine may carry several statements where the driver would
+send them all (PostgreSQL's simple query protocol): such a call is refused before it is sent.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from syncverify.dialects import for_url
-from syncverify.errors import UnreachableError
+from syncverify.errors import SyncverifyError, UnreachableError
 from syncverify.masking import mask_text, mask_url
 
 _names: weakref.WeakKeyDictionary[sa.Engine, str] = weakref.WeakKeyDictionary()
@@ -51,8 +57,18 @@ def make_engine(url: str, *, read_only: bool = True, statement_timeout_s: float 
                                f"{mask_text(str(exc).splitlines()[0] if str(exc) else '')}") from None
     timeout_ms = int(max(0.0, statement_timeout_s) * 1000)
 
+    @event.listens_for(engine, "do_connect")
+    def _harden(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+        dialect.harden_connect_params(cparams, read_only)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _one_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if dialect.several_statements(statement):
+            raise SyncverifyError(f"refused to send several statements in one call to {engine_name(engine)}")
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dialect.check_session(dbapi_connection)
         dialect.on_connect(dbapi_connection)
         version = ""
         get_info = getattr(dbapi_connection, "get_server_info", None)

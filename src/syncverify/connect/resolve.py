@@ -9,7 +9,13 @@ Order of precedence, first match wins:
    node ``kafka://host:port[,host:port]``);
 3. the node's entry in a connection profile, ``connections/<profile>.yaml`` (``embedded`` by
    default, or ``$SYNCVERIFY_PROFILE``, or any YAML path), with ``${VAR}`` and ``${VAR:-default}``
-   interpolated from the environment.
+   interpolated from the environment. A variable inside a URL's userinfo (a password with
+   ``@``, ``:``, ``/``, ``%`` or ``#``) or query is percent-encoded where it lands, so the URL
+   parses to exactly that value and no fragment of it ends up in the host or the database name.
+
+A ``kafka://[user:password@]host:port[,host:port][?sasl.mechanism=...&sasl.password=...]`` URL
+(environment or profile ``url``) is a Kafka cluster: user and password become ``sasl.username``
+/ ``sasl.password`` and query parameters become client settings, never part of the bootstrap.
 
 Every engine is made by :func:`syncverify.connect.engine.make_engine`: read-only sessions, a
 statement timeout, and a pool capped at the node's ``max_concurrency``. No message ever carries a
@@ -22,6 +28,7 @@ import json
 import os
 import re
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,10 +37,15 @@ import sqlalchemy as sa
 import yaml
 
 from syncverify.errors import ConnectionConfigError
-from syncverify.masking import mask_text, mask_url
+from syncverify.masking import is_secret_key, mask_text, mask_url
 
 PROFILE_DIR = Path("connections")
 DEFAULT_PROFILE = "embedded"
+# Characters a substituted value may keep as they are: in the userinfo the RFC 3986 sub-delims
+# and unreserved ones (``:``, ``@``, ``/``, ``%``, ``#``, ``?`` and spaces are encoded); in the
+# query also ``:``, ``@`` and ``/`` but not ``&``, ``=``, ``+`` (a space to the query parser) or ``#``.
+_USERINFO_SAFE = "!$&'()*+,;=-._~"
+_QUERY_SAFE = "!$'()*,;:@/-._~"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _AIRFLOW_SCHEMES = {"mysql": "mysql+pymysql", "postgres": "postgresql+psycopg2",
                     "postgresql": "postgresql+psycopg2", "sqlite": "sqlite", "oracle": "oracle+oracledb"}
@@ -63,18 +75,78 @@ class NodeConnection:
         """A printable description with every secret masked."""
         if self.url:
             return mask_url(self.url)
-        return f"kafka://{self.bootstrap}"
+        return mask_url(f"kafka://{self.bootstrap}")
+
+    def secrets(self) -> list[str]:
+        """Every secret this connection carries (URL password, secret query parameters and
+        Kafka settings), for masking texts that may quote them."""
+        found = [str(v) for k, v in self.kafka_config.items() if is_secret_key(k)]
+        if self.url:
+            try:
+                url = sa.engine.make_url(self.url)
+            except Exception:
+                return found
+            if url.password:
+                found.append(str(url.password))
+            for key, value in url.query.items():
+                if is_secret_key(key):
+                    found.extend([value] if isinstance(value, str) else list(value))
+        return found
+
+
+def _variable(m: re.Match[str], where: str) -> str:
+    value = os.environ.get(m.group(1))
+    if value is None:
+        if m.group(2) is None:
+            raise ConnectionConfigError(f"{where}: environment variable {m.group(1)} is not set")
+        return m.group(2)
+    return value
 
 
 def interpolate(text: str, *, where: str) -> str:
+    """``${VAR}`` / ``${VAR:-default}`` replaced by the values as they are (not for URLs)."""
+    return _VAR.sub(lambda m: _variable(m, where), text)
+
+
+def interpolate_url(text: str, *, where: str) -> str:
+    """``${VAR}`` in a URL, each value percent-encoded for the part of the URL it lands in.
+
+    Where the userinfo ends and the query starts is read from the template with every ``${...}``
+    blanked out, so a value can never move those borders: ``postgresql://u:${PW}@db/x`` with
+    ``PW=p@ss:w/rd%`` gives ``u:p%40ss%3Aw%2Frd%25@db``, which SQLAlchemy parses back to exactly
+    that password (a raw ``@`` would have put ``ss:w...`` into the host and out to every message).
+    """
+    blank = _VAR.sub(lambda m: "x" * len(m.group(0)), text)
+    start = blank.find("://") + 3
+    if start < 3:
+        return interpolate(text, where=where)
+    query = blank.find("?", start)
+    userinfo_end = blank.rfind("@", start, query if query >= 0 else len(blank))
+
     def repl(m: re.Match[str]) -> str:
-        value = os.environ.get(m.group(1))
-        if value is None:
-            if m.group(2) is None:
-                raise ConnectionConfigError(f"{where}: environment variable {m.group(1)} is not set")
-            return m.group(2)
+        value = _variable(m, where)
+        if m.end() <= userinfo_end:
+            return urllib.parse.quote(value, safe=_USERINFO_SAFE)
+        if 0 <= query < m.start():
+            return urllib.parse.quote(value, safe=_QUERY_SAFE)
         return value
     return _VAR.sub(repl, text)
+
+
+def _kafka_from_url(node_id: str, source: str, url: str, options: dict[str, Any] | None = None) -> NodeConnection:
+    """``kafka://[user:password@]hosts[?settings]``: credentials and settings go to the client
+    configuration, only the hosts to the bootstrap (which is shown in messages)."""
+    rest = url.removeprefix("kafka://")
+    hosts, _, query = rest.partition("?")
+    userinfo, at, hosts = hosts.rpartition("@")
+    config = {k: v for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True)}
+    if at:
+        user, colon, password = userinfo.partition(":")
+        config.setdefault("sasl.username", urllib.parse.unquote(user))
+        if colon:
+            config.setdefault("sasl.password", urllib.parse.unquote(password))
+    return NodeConnection(node_id, source, storage="kafka", bootstrap=hosts.rstrip("/"), kafka_config=config,
+                          options=options or {})
 
 
 def _conn_id(node_id: str) -> str:
@@ -142,7 +214,7 @@ def _from_env(node_id: str) -> NodeConnection | None:
     if not value:
         return None
     if value.startswith("kafka://"):
-        return NodeConnection(node_id, "env", storage="kafka", bootstrap=value.removeprefix("kafka://"))
+        return _kafka_from_url(node_id, "env", value)
     return NodeConnection(node_id, "env", url=value)
 
 
@@ -162,7 +234,9 @@ def _from_profile(node_id: str, profile: str | os.PathLike[str] | None) -> NodeC
                               kafka_config=config, options=options)
     if "url" not in entry:
         raise ConnectionConfigError(f"{where}: needs 'url' (database) or 'bootstrap' (Kafka)")
-    url = interpolate(str(entry["url"]), where=where)
+    url = interpolate_url(str(entry["url"]), where=where)
+    if url.startswith("kafka://"):
+        return _kafka_from_url(node_id, data["_path"], url, options)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         # Relative SQLite paths are relative to the working directory, made absolute once here.
         url = "sqlite:///" + str(Path(url.removeprefix("sqlite:///")).resolve())
@@ -221,9 +295,5 @@ def dispose_engines() -> None:
 
 def safe_message(exc: BaseException, conn: NodeConnection | None = None) -> str:
     """An exception's first line with URLs and known secrets masked."""
-    secrets = list(conn.kafka_config.values()) if conn else []
-    if conn and conn.url:
-        password = sa.engine.make_url(conn.url).password
-        if password:
-            secrets.append(str(password))
+    secrets = conn.secrets() if conn else []
     return mask_text(str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__, secrets)

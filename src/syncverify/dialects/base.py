@@ -197,6 +197,13 @@ class Dialect:
     def table_name(self, table: str, schema: str | None = None) -> str:
         return f"{self.quote(schema)}.{self.quote(table)}" if schema else self.quote(table)
 
+    # -- connecting ------------------------------------------------------------------------
+    def missing_database(self, url: Any) -> str | None:
+        """Why the database of ``url`` (a parsed SQLAlchemy URL) cannot be opened without
+        creating it, or None. Database servers refuse an unknown database on connect, so only
+        file databases, which a connect would create, need to look first."""
+        return None
+
     # -- primitives ------------------------------------------------------------------------
     def concat(self, parts: list[str]) -> str:
         """Concatenation that yields NULL when any part is NULL."""
@@ -251,6 +258,28 @@ class Dialect:
 
     def on_connect(self, dbapi_connection: Any) -> None:
         """Per-connection setup (e.g. registering functions). Default: nothing."""
+
+    # -- session hardening and predicates (see docs/reliability.md, "Security") ---------------
+    # The sqlglot dialect that reads and writes free-text predicates for this database: a
+    # predicate is parsed as the server would read it and rendered back in its spelling.
+    sqlglot_dialect = ""
+
+    def harden_connect_params(self, params: dict[str, Any], read_only: bool) -> None:
+        """Adjust the driver's connect keyword arguments (in place) before every connection, so
+        that the protections hold from the first byte of the session, whatever the URL asked
+        for. Default: nothing."""
+
+    def check_session(self, dbapi_connection: Any) -> None:
+        """Raise :class:`~syncverify.errors.SyncverifyError` if a new connection lacks the
+        protections :meth:`harden_connect_params` asked for. Default: nothing to check."""
+
+    def several_statements(self, sql: str) -> bool:
+        """Whether the server would run ``sql`` (as sent in one call) as more than one statement.
+
+        Default False: on this database the driver or the server refuses several statements in
+        one call by itself, so there is nothing to look for.
+        """
+        return False
 
     def session_statements(self, read_only: bool, statement_timeout_ms: int,
                            server_version: str = "") -> list[str]:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from syncverify.dialects.base import BUREAU_UTC_OFFSET, Canon, ColumnInfo, Dialect, ValueKind
+from syncverify.errors import SyncverifyError
 
 _UTF8_CHARSETS = frozenset({"utf8mb4", "utf8mb3", "utf8", "ascii"})
+# CLIENT_MULTI_STATEMENTS of the MySQL protocol (PyMySQL and mysqlclient: CLIENT.MULTI_STATEMENTS).
+_MULTI_STATEMENTS = 1 << 16
 
 
 class MySQLDialect(Dialect):
@@ -37,6 +41,20 @@ class MySQLDialect(Dialect):
         split = int(ranges[mid][0])
         return (f"(({column} < {split} AND {self.in_ranges(column, ranges[:mid])}) OR "
                 f"({column} >= {split} AND {self.in_ranges(column, ranges[mid:])}))")
+
+    # -- session hardening --------------------------------------------------------------------
+    sqlglot_dialect = "mysql"
+
+    def harden_connect_params(self, params: dict[str, Any], read_only: bool) -> None:
+        # Without CLIENT_MULTI_STATEMENTS the server refuses 'SELECT 1; DELETE ...' in one call
+        # (syntax error), so no text inside a query can run a second statement. PyMySQL leaves the
+        # flag off by default; a URL's ?client_flag= could turn it on, so it is cleared here.
+        params["client_flag"] = int(params.get("client_flag") or 0) & ~_MULTI_STATEMENTS
+
+    def check_session(self, dbapi_connection: Any) -> None:
+        if int(getattr(dbapi_connection, "client_flag", 0) or 0) & _MULTI_STATEMENTS:
+            raise SyncverifyError("refusing a MySQL session that allows several statements per call "
+                                  "(CLIENT_MULTI_STATEMENTS is set)")
 
     def concat(self, parts: list[str]) -> str:
         return "CONCAT(" + ", ".join(parts) + ")"

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import sqlglot
+from sqlglot.errors import TokenError
+from sqlglot.tokens import TokenType
+
 from syncverify.dialects.base import BUREAU_TIME_ZONE, Canon, ColumnInfo, Dialect, ValueKind
+
+# Prepended by hashing_query: the one statement the verifier itself sends ahead of a query.
+_NO_SORT = "SET LOCAL enable_sort = off; "
 
 
 class PostgreSQLDialect(Dialect):
@@ -61,12 +70,41 @@ class PostgreSQLDialect(Dialect):
         # The planner cannot estimate the number of buckets, assumes one per row and sorts the
         # rows (spilling to disk) to group them; hashing them is 15-25 % faster. SET LOCAL lasts
         # for this query's transaction only.
-        return "SET LOCAL enable_sort = off; " + sql
+        return _NO_SORT + sql
 
     def int_canon(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
         if column.is_boolean:
             return f"(CASE WHEN {expr} THEN '1' WHEN NOT {expr} THEN '0' END)"
         return self.int_text(expr)
+
+    # -- session hardening --------------------------------------------------------------------
+    sqlglot_dialect = "postgres"
+
+    def harden_connect_params(self, params: dict[str, Any], read_only: bool) -> None:
+        # Set in the startup packet, before any statement: read-only transactions from the first
+        # query on (a bare COMMIT in a query's text cannot start a writable one: the next
+        # transaction is read-only too), and backslashes in '...' are plain characters, as the
+        # predicate renderer assumes. (START TRANSACTION READ WRITE would still override the
+        # default; several_statements keeps such text from being sent at all.)
+        options = ["-c standard_conforming_strings=on"]
+        if read_only:
+            options.append("-c default_transaction_read_only=on")
+        given = str(params.get("options") or "").strip()
+        params["options"] = " ".join([given, *options] if given else options)
+
+    def several_statements(self, sql: str) -> bool:
+        # psycopg2 sends text with the simple query protocol, which runs every ';'-separated
+        # statement, so the text is split here as PostgreSQL's lexer would (quotes, dollar quotes,
+        # nested comments). Text it cannot read counts as several statements (fail closed).
+        body = sql[len(_NO_SORT):] if sql.startswith(_NO_SORT) else sql
+        if ";" not in body:
+            return False
+        try:
+            tokens = sqlglot.tokenize(body, read=self.sqlglot_dialect)
+        except TokenError:
+            return True
+        ends = [i for i, t in enumerate(tokens) if t.token_type is TokenType.SEMICOLON]
+        return bool(ends) and ends != [len(tokens) - 1]
 
     def decimal_text(self, expr: str, column: ColumnInfo, canon: Canon) -> str:
         if column.kind is ValueKind.INT:

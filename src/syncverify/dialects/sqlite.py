@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import os
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
@@ -157,6 +158,7 @@ class SQLiteDialect(Dialect):
     """SQLite through the registered ``sv_*`` functions (pysqlite connections)."""
 
     name = "sqlite"
+    sqlglot_dialect = "sqlite"   # several statements: sqlite3's execute() refuses them itself
 
     def on_connect(self, dbapi_connection: Any) -> None:
         register = dbapi_connection.create_function
@@ -169,6 +171,20 @@ class SQLiteDialect(Dialect):
         register("sv_date", 1, date_canon, deterministic=True)
         register("sv_time", 1, time_canon, deterministic=True)
         dbapi_connection.create_aggregate("sv_bigsum", 1, _BigSum)
+
+    def missing_database(self, url: Any) -> str | None:
+        """Connecting to a missing SQLite file creates it: a mistyped path to compare must be
+        an error naming the file, not an empty new database (and a stray file)."""
+        database = url.database
+        if database in (None, "", ":memory:"):
+            return None
+        if database.startswith("file:"):   # uri=true form: file:path?mode=...
+            database = database.removeprefix("file:").split("?", 1)[0]
+            if database in ("", ":memory:") or "mode=memory" in url.database:
+                return None
+        if not os.path.isfile(database):
+            return f"SQLite database file {database!r} does not exist"
+        return None
 
     def session_statements(self, read_only: bool, statement_timeout_ms: int,
                            server_version: str = "") -> list[str]:

@@ -99,12 +99,15 @@ def _window(args: argparse.Namespace) -> tuple[datetime, datetime]:
 
 
 def _db_side(args: argparse.Namespace) -> DbSide:
+    from syncverify.compare.predicate import validate_predicate
     from syncverify.connect.engine import make_engine
+    from syncverify.dialects import for_url
 
     schema, _, table = args.table.rpartition(".")
     keys = tuple(k.strip() for k in args.key.split(",") if k.strip())
+    where = validate_predicate(args.where, "--where", for_url(args.db_url))   # parsed, checked, rendered
     return DbSide(make_engine(args.db_url, name="database"), table, keys, args.window_column,
-                  args.where, schema or None)
+                  where, schema or None)
 
 
 def _emit(result: CheckResult, args: argparse.Namespace) -> int:

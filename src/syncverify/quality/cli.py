@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from datetime import datetime
 from typing import Any
 
@@ -13,14 +12,10 @@ from syncverify.exitcodes import ExitCode
 
 
 def month_window(text: str) -> tuple[datetime, datetime]:
-    """``2026-10`` -> (2026-10-01 00:00, 2026-11-01 00:00)."""
-    m = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise SyncverifyError(f"--month must be YYYY-MM, not {text!r}")
-    year, month = int(m.group(1)), int(m.group(2))
-    start = datetime(year, month, 1)
-    end = datetime(year + (month == 12), month % 12 + 1, 1)
-    return start, end
+    """``2026-10`` -> (2026-10-01 00:00, 2026-11-01 00:00); strict, as every ``--month``."""
+    from syncverify.runner.windows import month_window
+
+    return month_window(text)
 
 
 def register(subparsers: Any) -> None:
@@ -78,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
     if args.table and (not args.suite or len(args.suite) != 1):
         raise SyncverifyError("--table needs exactly one --suite")
     if args.url:
-        engine = read_only_engine(args.url)
+        from syncverify.connect.existing import require_existing
+
+        engine = read_only_engine(require_existing(args.url))
         owned = True
     else:
         from syncverify.connect.resolve import engine_for_node

@@ -17,7 +17,7 @@ def _report(args: argparse.Namespace) -> int:
 
     parse_month(args.month)  # a bad month is a clear error before the store is opened
     catalog = load_catalog(args.catalog)
-    store = Store(args.store)
+    store = Store(args.store, create=False)   # a report reads: a missing store is an error
     written = write_reports(store, args.month, args.out, catalog, lang=args.lang)
     month_dir = written[0].parent
     print(f"reports for {args.month} written to {month_dir}:")

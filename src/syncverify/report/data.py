@@ -33,6 +33,7 @@ from syncverify.report.synclog_data import SynclogData, build_synclog
 from syncverify.results import CheckKind, CheckResult, Outcome
 from syncverify.store import Store
 from syncverify.store.models import Run, Ticket
+from syncverify.store.month import PARTIAL_RUN_KINDS, MonthResult, month_runs
 
 BUREAU_TZ_OFFSET = "+08:00"
 
@@ -47,8 +48,6 @@ ITEM_KINDS = (
     CheckKind.KAFKA_VOLUME,
     CheckKind.KAFKA_BACKLOG,
 )
-# Run kinds whose results a monthly report reads, preferred first.
-REPORT_RUN_KINDS = ("monthly", "demo", "adhoc", "recovered")
 KEY_KINDS = (CheckKind.DIFF, CheckKind.KAFKA_KEYS)
 DIFF_LISTS = ("missing", "extra", "changed", "duplicate", "in_flight")
 
@@ -142,6 +141,10 @@ class Item:
     errors: list[str]
     tickets: list[int]
     repaired_in_time: bool
+    # The run that last updated the item (a month is verified by several runs: a re-run of one
+    # link updates its items only), and when that run finished, in Beijing time with its zone.
+    run_id: str | None = None
+    run_at: str | None = None
 
 
 @dataclass
@@ -242,6 +245,9 @@ class ConsistencyData:
     recommendations: list[Note]
     differences: list[DiffKey] = field(default_factory=list)
     differences_total: dict[str, int] = field(default_factory=dict)  # exact counts (lists are capped)
+    warnings: list[str] = field(default_factory=list)  # corrupt store rows skipped, by table / id / check
+    # Every run whose results make up the month's state, oldest first: {id, kind, status, finished_at}
+    runs: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -251,21 +257,40 @@ class ConsistencyData:
 
 
 def report_run(store: Store, month: str) -> Run | None:
-    """The latest finished run of ``month``, preferring monthly runs over demo and ad-hoc ones.
+    """The run that last updated ``month``'s state (the run named in the report's header).
 
-    Hourly incremental runs cover a few hours each: a month is judged on a run that covered it.
+    The report's numbers are not this run's alone: they are the month's state — the latest
+    result of every check across all the month's runs (:meth:`Store.month_results`). Hourly
+    incremental runs and the daily patrol cover hours or a day and never stand for the month.
     """
-    runs = [r for r in store.runs(month=month) if r.finished_at is not None]
-    for kind in REPORT_RUN_KINDS:
-        of_kind = [r for r in runs if r.kind == kind]
-        if of_kind:
-            return of_kind[-1]
+    with store.session() as s:
+        runs = month_runs(s, month)
     return runs[-1] if runs else None
 
 
 def report_months(store: Store) -> list[str]:
-    """Every month that has a finished run, oldest first."""
-    return sorted({r.month for r in store.runs() if r.month and r.finished_at is not None})
+    """Every month that has a finished run standing for it, oldest first."""
+    return sorted({r.month for r in store.runs()
+                   if r.month and r.finished_at is not None and r.kind not in PARTIAL_RUN_KINDS})
+
+
+def _month_state(store: Store, month: str, warnings: list[str] | None = None
+                 ) -> tuple[list[CheckResult], dict[str, MonthResult]]:
+    """The month's latest results and, per check id, where each came from."""
+    state = store.month_results(month, warnings=warnings)
+    return [m.result for m in state], {m.result.check_id or "": m for m in state}
+
+
+def _produced_by(rs: list[CheckResult], origin: dict[str, MonthResult]) -> MonthResult | None:
+    """The run that last updated an item: the latest-finishing run among its results."""
+    found = [origin[r.check_id or ""] for r in rs if (r.check_id or "") in origin]
+    return max(found, key=lambda m: (m.run_finished_at or datetime.max.replace(tzinfo=UTC), m.run_id)) if found else None
+
+
+def zoned_text(value: datetime | None) -> str | None:
+    """A store time (UTC) in Beijing time with its zone shown: ``2026-10-09 17:31 +08:00``."""
+    text = local_text(value)
+    return None if text is None else f"{text} {BUREAU_TZ_OFFSET}"
 
 
 # ---- items ---------------------------------------------------------------------------------------
@@ -520,9 +545,9 @@ def volume_series(results: list[CheckResult], catalog: Catalog) -> list[VolumeSe
 # ---- the whole report ------------------------------------------------------------------------------
 
 
-def month_rate(store: Store, run: Run, catalog: Catalog, tickets: list[Ticket] | None = None) -> Rate:
-    """The overall rate of one run (previous months use it for the comparison)."""
-    results = store.results(run.id)
+def month_rate(store: Store, month: str, catalog: Catalog, tickets: list[Ticket] | None = None) -> Rate:
+    """The overall rate of a month's state (previous months use it for the comparison)."""
+    results, _ = _month_state(store, month)
     by_item = _tickets_by_item(tickets or [])
     rate = Rate()
     for key, rs in group_items(results).items():
@@ -557,7 +582,9 @@ def build_consistency(store: Store, month: str, catalog: Catalog, *, as_of: date
     window_utc = month_utc(month)
     masker = Masker(catalog)
     run = report_run(store, month)
-    results = store.results(run.id) if run else []
+    warnings: list[str] = []    # a corrupt row is skipped and shown, never fatal to the report
+    # The month's state, not the latest run: a partial re-run updates its own items only.
+    results, origin = _month_state(store, month, warnings)
     run_ids = {r.id for r in store.runs(month=month)}
     tickets = month_tickets(store, run_ids, window_utc)
     by_item = _tickets_by_item(tickets)
@@ -577,6 +604,7 @@ def build_consistency(store: Store, month: str, catalog: Catalog, *, as_of: date
         flows = [f.id for f in catalog.flows_of_link(link_id) if not f.tables or table in f.tables]
         link = catalog.links.get(link_id)
         tdef = catalog.tables.get(table)
+        producer = _produced_by(rs, origin)
         items.append(
             Item(
                 link_id=link_id,
@@ -599,6 +627,8 @@ def build_consistency(store: Store, month: str, catalog: Catalog, *, as_of: date
                 errors=[e for e in (masker.text(r.error) for r in rs if r.outcome is Outcome.NOT_RUN) if e],
                 tickets=[t.id for t in tks],
                 repaired_in_time=in_time,
+                run_id=producer.run_id if producer else None,
+                run_at=zoned_text(producer.run_finished_at) if producer else None,
             )
         )
         overall.add(status, in_time)
@@ -620,7 +650,7 @@ def build_consistency(store: Store, month: str, catalog: Catalog, *, as_of: date
         if prev_run is None:
             continue
         pm_tickets = month_tickets(store, {r.id for r in store.runs(month=m)}, month_utc(m))
-        history.append(MonthRate(m, prev_run.id, month_rate(store, prev_run, catalog, pm_tickets)))
+        history.append(MonthRate(m, prev_run.id, month_rate(store, m, catalog, pm_tickets)))
     if run is not None:
         history.append(MonthRate(month, run.id, overall))
 
@@ -681,6 +711,10 @@ def build_consistency(store: Store, month: str, catalog: Catalog, *, as_of: date
     data.conclusion, data.recommendations = conclude(data)
     data.differences = difference_keys(group_items(results), catalog, masker)
     data.differences_total = {n: sum(getattr(i, n) for i in items) for n in DIFF_LISTS}
+    data.warnings = warnings
+    with store.session() as s:
+        data.runs = [{"id": r.id, "kind": r.kind, "status": r.status, "finished_at": zoned_text(r.finished_at)}
+                     for r in month_runs(s, month)]
     return data
 
 

@@ -41,6 +41,7 @@ ZH: dict[str, str] = {
     "conclusion": "结论",
     "recommendations": "建议",
     "not_run_checks": "未能执行的验证",
+    "data_warnings": "数据警告（已跳过的损坏记录）",
     # scope
     "flows": "业务流",
     "links": "链路",
@@ -227,6 +228,7 @@ EN: dict[str, str] = {
     "conclusion": "Conclusion",
     "recommendations": "Recommendations",
     "not_run_checks": "Checks that did not run",
+    "data_warnings": "Data warnings (corrupt records skipped)",
     "flows": "Flows",
     "links": "Links",
     "tables": "Tables",

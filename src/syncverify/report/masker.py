@@ -2,8 +2,9 @@
 
 Keys are masked by column (the catalog's ``masked_columns``): a taxpayer id in a key is masked,
 an invoice number is shown as it is. Free text from the store (errors, ticket titles, log
-messages, finding evidence) goes through three passes: URL passwords and ``password=...``
-pairs, anything that looks like a taxpayer id, and ``column=value`` pairs of masked columns
+messages, finding evidence) goes through three passes: credentials (URL passwords, secret query parameters and
+``password=...`` pairs, by :func:`syncverify.masking.mask_text`, the one credential masker every
+sink uses), anything that looks like a taxpayer id, and ``column=value`` pairs of masked columns
 (so ``gmfmc=南宁市某某公司`` in a log message keeps only its first character).
 """
 
@@ -15,8 +16,6 @@ from typing import Any
 from syncverify.catalog import Catalog
 from syncverify.masking import mask_name, mask_taxpayer_id, mask_taxpayer_ids_in_text, mask_text
 from syncverify.results import Key
-
-_SECRET_PAIR = re.compile(r"(?i)\b(password|passwd|pwd|secret|token)(\s*[=:：]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)")
 
 
 class Masker:
@@ -44,7 +43,6 @@ class Masker:
         if value is None:
             return None
         text = mask_text(str(value))
-        text = _SECRET_PAIR.sub(lambda m: f"{m[1]}{m[2]}***", text)
         if self._pairs is not None:
             text = self._pairs.sub(lambda m: f"{m[1]}{m[2]}{self._value(m[1], m[3])}", text)
         return mask_taxpayer_ids_in_text(text)

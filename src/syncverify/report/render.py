@@ -27,6 +27,7 @@ from syncverify.report.data import ConsistencyData, Note, ReportData, build_repo
 from syncverify.report.findings_text import evidence_label, finding_text, label
 from syncverify.report.i18n import translator
 from syncverify.report.synclog_data import SynclogData
+from syncverify.safefiles import REPORT_MODE, write_file
 from syncverify.store import Store
 
 REPORT_FILES = (
@@ -243,9 +244,16 @@ def differences_table(data: ConsistencyData) -> pa.Table:
     return pa.table({"month": [data.month] * len(rows), **columns}, schema=schema)
 
 
-def _write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
+def _write(path: Path, data: str | bytes) -> Path:
+    """Report files are 0640 whatever the umask (masked data, for the report's readers), written
+    whole through a temporary file; a symbolic link at the path is refused."""
+    return write_file(path, data, REPORT_MODE)
+
+
+def _arrow_bytes(writer: Callable[[pa.Table, Any], None], table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    writer(table, sink)
+    return bytes(sink.getvalue().to_pybytes())
 
 
 def write_month(data: ReportData, out_dir: Path, lang: str) -> list[Path]:
@@ -265,9 +273,8 @@ def write_month(data: ReportData, out_dir: Path, lang: str) -> list[Path]:
         _write(month_dir / "synclog.json", json.dumps(synclog_json(s, lang), ensure_ascii=False, indent=2) + "\n"),
     ]
     table = differences_table(c)
-    pq.write_table(table, month_dir / "differences.parquet")
-    pacsv.write_csv(table, month_dir / "differences.csv")
-    written += [month_dir / "differences.parquet", month_dir / "differences.csv"]
+    written += [_write(month_dir / "differences.parquet", _arrow_bytes(pq.write_table, table)),
+                _write(month_dir / "differences.csv", _arrow_bytes(pacsv.write_csv, table))]
     return written
 
 

@@ -11,11 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from syncverify.catalog import load_catalog
+from syncverify.logmask import install as _mask_logs
 from syncverify.results import CheckResult, Outcome
 from syncverify.runner.checks import CheckContext
 from syncverify.runner.options import Depth, RunOptions
 from syncverify.runner.verify import Recorder, RunSummary, execute, pending_checks, plan, window_of
 from syncverify.store import Store
+
+# The DAGs import this module in every Airflow task: from here on, every syncverify log record
+# (and logged traceback) in the task log has its credentials masked.
+_mask_logs()
 
 
 def options_from(params: dict[str, Any]) -> RunOptions:
@@ -27,9 +32,12 @@ def options_from(params: dict[str, Any]) -> RunOptions:
             return [v.strip() for v in value.split(",") if v.strip()]
         return [str(v) for v in value]
 
+    from syncverify.runner.windows import check_month
+
     window = params.get("window")
+    month = params.get("month")
     return RunOptions(
-        month=params.get("month"), kind=params.get("kind", "monthly"),
+        month=None if month in (None, "") else check_month(month), kind=params.get("kind", "monthly"),
         window=(datetime.fromisoformat(window[0]), datetime.fromisoformat(window[1])) if window else None,
         flows=listed(params.get("flows")), links=listed(params.get("links")), tables=listed(params.get("tables")),
         depth=Depth(params.get("depth") or "diff"), open_tickets=bool(params.get("open_tickets", True)),
@@ -81,11 +89,28 @@ def finish_run(params: dict[str, Any], store: Store | None = None) -> dict[str, 
     if options.depth is Depth.DIFF:
         from syncverify.runner.trace import trace_flows
         context = CheckContext(catalog=catalog, options=options, window=window_of(options))
-        for result in trace_flows(catalog, context, store.results(options.run_id)):
+        for result in trace_flows(catalog, context, _trace_input(store, options, catalog)):
             record(result)
     summary.results = store.results(options.run_id)
     record.close()
     return {"run_id": options.run_id, "status": summary.status, **_short(summary.results)}
+
+
+def _trace_input(store: Store, options: RunOptions, catalog: Any) -> list[CheckResult]:
+    """The missing keys a run's flow traces follow.
+
+    A partial re-run (one link) once traced its flows from its own results only, and its trace
+    replaced the month's: the other hops' lost invoices vanished from the report. The flows the
+    run touches are traced from the month's state (this run's results over the earlier ones).
+    """
+    own = store.results(options.run_id)
+    if not options.month:
+        return own
+    links = {r.link_id for r in own if r.link_id}
+    flows = [f for f in catalog.flows.values() if links & set(f.hops)]
+    hops = {h for f in flows for h in f.hops}
+    month = [m.result for m in store.month_results(options.month, with_run=options.run_id)]
+    return [r for r in month if r.link_id in hops]
 
 
 def _short(results: list[CheckResult], **extra: Any) -> dict[str, Any]:
@@ -103,13 +128,14 @@ def monthly_params(params: dict[str, Any], logical_date: datetime | None) -> dic
     A manual or REST-triggered run may have no logical date: then the form's month is required.
     """
     from syncverify.errors import SyncverifyError
-    from syncverify.runner.windows import previous_month
+    from syncverify.runner.windows import check_month, previous_month
 
     out = {k: v for k, v in params.items() if v not in (None, "", [])}
     if "month" not in out:
         if logical_date is None:
             raise SyncverifyError("this run has no logical date: give the month in the trigger form")
         out["month"] = previous_month(logical_date)
+    check_month(out["month"])   # the trigger form's text: "2026-1" is an error, not an empty run
     out.setdefault("kind", "monthly")
     return out
 
@@ -204,11 +230,20 @@ def analyse_sync_logs(params: dict[str, Any], store: Store | None = None) -> dic
     if not logs_dir or not Path(logs_dir).is_dir():
         return {"analysed": False, "reason": f"no sync-log folder {logs_dir!r}"}
     month = options.month or ""
-    anomalies = [r for r in store.results(options.run_id) if r.is_anomaly] if options.run_id else []
+    # The month's anomalies (this run's over the earlier runs'), not this run's alone: a re-run
+    # of one link must not leave the analysis explaining that link only.
+    if month:
+        known = [m.result for m in store.month_results(month, with_run=options.run_id)]
+    else:
+        known = store.results(options.run_id) if options.run_id else []
+    anomalies = [r for r in known if r.is_anomaly]
     formats_path = Path(options.catalog_path) / "synclog.yaml"
     formats = load_formats(formats_path if formats_path.exists() else None)
     analysis = analyse(logs_dir, month, formats, anomalies=anomalies)
     payload = analysis.to_dict()
+    if not payload.get("links"):
+        # A folder without the month's logs must not replace the month's analysis with nothing.
+        return {"analysed": False, "reason": f"no sync-log lines of {month} in {logs_dir!r}"}
     store.save_synclog_analysis(month, payload, run_id=options.run_id)
     return {"analysed": True, "links": len(payload.get("links", [])), "findings": len(payload.get("findings", []))}
 

@@ -37,22 +37,35 @@ class RunSummary:
     results: list[CheckResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)       # finished in an earlier attempt of the run
     store_errors: list[str] = field(default_factory=list)
+    # results an earlier attempt of this run stored (a resumed run): they count in the outcome
+    earlier: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def run_results(self) -> list[CheckResult]:
+        """The whole run: earlier attempts' results not redone now, then this attempt's.
+
+        ``run --resume`` once reported only what it redid ("anomalies: 0", exit 0) while the run
+        held anomalies from the checks it skipped; the summary and the exit status read this."""
+        redone = {r.check_id for r in self.results}
+        return [r for r in self.earlier if r.check_id not in redone] + self.results
 
     @property
     def anomalies(self) -> list[CheckResult]:
-        return [r for r in self.results if r.is_anomaly]
+        return [r for r in self.run_results if r.is_anomaly]
 
     @property
     def not_run(self) -> list[CheckResult]:
-        return [r for r in self.results if r.outcome is Outcome.NOT_RUN]
+        return [r for r in self.run_results if r.outcome is Outcome.NOT_RUN]
 
     def to_dict(self) -> dict[str, Any]:
-        """A short summary (an Airflow XCom, a CLI --json line)."""
+        """A short summary of the whole run (an Airflow XCom, a CLI --json line); ``redone``
+        counts the checks this attempt ran."""
+        results = self.run_results
         return {
-            "run_id": self.run_id, "status": self.status, "checks": len(self.results),
-            "consistent": sum(r.outcome is Outcome.CONSISTENT for r in self.results),
+            "run_id": self.run_id, "status": self.status, "checks": len(results),
+            "consistent": sum(r.outcome is Outcome.CONSISTENT for r in results),
             "anomalies": len(self.anomalies), "not_run": [r.check_id for r in self.not_run],
-            "skipped": len(self.skipped), "store_errors": len(self.store_errors),
+            "skipped": len(self.skipped), "redone": len(self.results), "store_errors": len(self.store_errors),
         }
 
 
@@ -156,6 +169,8 @@ def verify(options: RunOptions, store: Store, *, catalog: Catalog | None = None,
     record = Recorder(store, run_id, summary, on_result)
     context = CheckContext(catalog=catalog, options=options, window=window)
     todo, summary.skipped = pending_checks(store, run_id, checks, context)
+    if options.run_id is not None:
+        summary.earlier = _earlier_results(store, run_id)
 
     with ThreadPoolExecutor(max_workers=max(1, options.workers), thread_name_prefix="sv-check") as pool:
         for future in as_completed([pool.submit(execute, lc, context) for lc in todo]):
@@ -172,6 +187,15 @@ def verify(options: RunOptions, store: Store, *, catalog: Catalog | None = None,
             record(result)
     record.close()
     return summary
+
+
+def _earlier_results(store: Store, run_id: str) -> list[CheckResult]:
+    """What earlier attempts of a resumed run finished (not-run results are redone)."""
+    try:
+        return [r for r in store.results(run_id) if r.outcome is not Outcome.NOT_RUN]
+    except Exception as exc:   # the store is down: this attempt's results still count, said loudly
+        log.warning("could not read the earlier results of run %s: %s", run_id, mask_text(str(exc)))
+        return []
 
 
 def replay_spools(store: Store) -> list[str]:

@@ -14,14 +14,29 @@ from zoneinfo import ZoneInfo
 from syncverify.errors import SyncverifyError
 
 BUREAU_TZ = ZoneInfo("Asia/Shanghai")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# ASCII digits only (``\d`` would take "２０２６"), the whole text (``$`` would take "2026-10\n")
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 
 
-def parse_month(month: str) -> tuple[int, int]:
-    m = _MONTH.match(month or "")
-    if not m:
-        raise SyncverifyError(f"month {month!r} must look like 2026-10")
+def parse_month(month: object) -> tuple[int, int]:
+    """``"2026-10"`` -> ``(2026, 10)``. The one month parser of every command and job.
+
+    Only ``YYYY-MM`` with a real month (01-12) and a year from 1000 is accepted: a lenient parser
+    (``strptime("%Y-%m")`` takes ``2026-1``) once made ``synclog analyse --month 2026-1`` analyse
+    nothing and exit 0, so every ``--month`` option, the Airflow trigger form and the sandbox all
+    call this function.
+    """
+    m = _MONTH.fullmatch(month) if isinstance(month, str) else None
+    if not m or int(m.group(1)) < 1000:
+        raise SyncverifyError(f"month {month!r} must look like 2026-10 (--month must be YYYY-MM, month 01-12)")
     return int(m.group(1)), int(m.group(2))
+
+
+def check_month(month: object) -> str:
+    """``month`` itself when :func:`parse_month` accepts it (for options and job parameters)."""
+    parse_month(month)
+    assert isinstance(month, str)
+    return month
 
 
 def month_window(month: str) -> tuple[datetime, datetime]:

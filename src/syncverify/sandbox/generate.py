@@ -88,12 +88,10 @@ def columns(table: str) -> list[str]:
 
 
 def month_range(month: str) -> tuple[datetime, datetime]:
-    try:
-        start = datetime.strptime(month, "%Y-%m")
-    except ValueError:
-        raise SyncverifyError(f"month {month!r} must look like 2026-10") from None
-    end = datetime(start.year + (start.month == 12), start.month % 12 + 1, 1)
-    return start, end
+    """The month's naive local bounds; strict ``YYYY-MM`` (:func:`runner.windows.parse_month`)."""
+    from syncverify.runner.windows import month_window
+
+    return month_window(month)
 
 
 class _Clock:

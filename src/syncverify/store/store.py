@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,8 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from syncverify.errors import UnreachableError
 from syncverify.masking import mask_url
 from syncverify.results import CheckResult, Outcome
+from syncverify.safefiles import create_private_sqlite, private_sqlite_sidecars
 from syncverify.store import migrations
 from syncverify.store.models import CheckResultRow, Run, SyncLogAnalysis
+
+if TYPE_CHECKING:
+    from syncverify.store.month import MonthResult
 
 
 def home() -> Path:
@@ -39,10 +43,15 @@ def _utc(value: datetime | None) -> datetime | None:
 class Store:
     """Results database. ``Store()`` opens the embedded default and migrates it."""
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+    def __init__(self, url: str | None = None, *, migrate: bool = True, create: bool = True) -> None:
+        """``create=False`` (read-only commands: tickets list/show, report): a store whose
+        database does not exist is an error naming it, and no file or folder is made — a
+        mistyped path must not leave an empty store behind. Runs and the demo create it."""
         self.url = url or default_url()
+        if not create:
+            _require_existing(self.url)
         if self.url.startswith("sqlite:///"):
-            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            create_private_sqlite(self.url)     # folder + an empty 0600 file before SQLite makes one
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
         if self.url.startswith("sqlite"):
             # Several runs (threads, or Airflow tasks in processes) write the same file.
@@ -50,6 +59,7 @@ class Store:
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.url.startswith("sqlite"):
             _serialise_sqlite_writers(self.engine)
+            private_sqlite_sidecars(self.engine)   # -wal/-shm 0600 whatever the umask
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
             try:
@@ -141,17 +151,32 @@ class Store:
                 CheckResultRow.run_id == run_id, CheckResultRow.outcome != Outcome.NOT_RUN.value)))
 
     def results(self, run_id: str | None = None, *, month: str | None = None,
-                kind: str | None = None) -> list[CheckResult]:
-        """Results of one run, or of the latest finished run of ``month``."""
+                kind: str | None = None, warnings: list[str] | None = None) -> list[CheckResult]:
+        """Results of one run, or of the latest finished run of ``month``.
+
+        A corrupt row (payload that is not JSON, an unknown enum value, missing fields) is
+        skipped and named — table, row id, check id — in ``warnings`` and the log: one bad row
+        must not hide the rest of the month (see :mod:`syncverify.store.rows`).
+        """
+        from syncverify.store.rows import read_results
+
         if run_id is None:
             run = self.latest_run(month=month, kind=kind)
             if run is None:
                 return []
             run_id = run.id
         with self.session() as s:
-            rows = s.scalars(sa.select(CheckResultRow).where(CheckResultRow.run_id == run_id)
-                             .order_by(CheckResultRow.id))
-            return [CheckResult.from_dict(r.payload) for r in rows]
+            return read_results(s, run_id, warnings)
+
+    def month_results(self, month: str, *, with_run: str | None = None,
+                      warnings: list[str] | None = None) -> list[MonthResult]:
+        """The month's state: per check id, the latest result across every run of ``month``
+        (not only the latest run — a partial re-run updates its checks and keeps the others),
+        each with the run that produced it. See :mod:`syncverify.store.month`."""
+        from syncverify.store.month import month_results
+
+        with self.session() as s:
+            return month_results(s, month, with_run=with_run, warnings=warnings)
 
     # ---- sync-log analyses ------------------------------------------------------------------------
     def save_synclog_analysis(self, month: str, payload: dict[str, Any], run_id: str | None = None) -> None:
@@ -164,6 +189,15 @@ class Store:
             row = s.scalars(sa.select(SyncLogAnalysis).where(SyncLogAnalysis.month == month)
                             .order_by(SyncLogAnalysis.id.desc())).first()
             return None if row is None else row.payload
+
+
+def _require_existing(url: str) -> None:
+    from syncverify.dialects import for_url
+
+    problem = for_url(url).missing_database(sa.engine.make_url(url))
+    if problem:
+        raise UnreachableError(f"results store {mask_url(url)} does not exist: {problem}; nothing was created "
+                               "(`syncverify run` creates the store)")
 
 
 def _serialise_sqlite_writers(engine: sa.Engine) -> None:

@@ -42,7 +42,7 @@ from syncverify.synclog.model import (
     Stall,
     TableSummary,
 )
-from syncverify.synclog.parsers import ParseStats, expand_paths, iter_events
+from syncverify.synclog.parsers import SYMLINK_SKIPPED, ParseStats, expand_paths, iter_events
 
 PEAK_HOURS = frozenset({9, 10, 11, 14, 15, 16, 17})
 _EPOCH = datetime(1970, 1, 1)
@@ -129,6 +129,7 @@ def _merge_stats(into: ParseStats, other: ParseStats) -> None:
     for enc, count in other.encodings.items():
         into.add_encoding(enc, count)
     into.files.extend(other.files)
+    into.warnings.extend(other.warnings)
 
 
 def _read_size(path: Path) -> int:
@@ -769,11 +770,15 @@ def analyse(
 
     settings = settings or Settings()
     formats = formats or load_formats()
-    paths = expand_paths(paths_or_dir)
+    time_range = month_range_ms(month)   # a bad month fails before any file is read
+    skipped: list[Path] = []
+    paths = expand_paths(paths_or_dir, skipped)
     if not paths:
-        raise LogInputError(f"no log files under {paths_or_dir}")
-    time_range = month_range_ms(month)
+        named = f" (symbolic links skipped: {', '.join(str(p) for p in skipped)})" if skipped else ""
+        raise LogInputError(f"no log files under {paths_or_dir}{named}")
     agg, stats = read_logs(paths, formats, time_range, workers)
+    for link in skipped:
+        stats.skip_file(link, SYMLINK_SKIPPED)
     frames = agg.frames()
     m0 = time_range[0] // 60_000
     n_minutes = (time_range[1] - time_range[0]) // 60_000

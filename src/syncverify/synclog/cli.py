@@ -37,8 +37,10 @@ def run_analyse(args: argparse.Namespace) -> int:
         result = analyse(args.logs, args.month, formats, workers=args.workers)
         written = write_analysis(result, args.out) if args.out else {}
     except SyncverifyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"syncverify: error: {exc}", file=sys.stderr)
         return int(ExitCode.ERROR)
+    for warning in result.parse_stats.warnings:   # files skipped or cut short, by name
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:

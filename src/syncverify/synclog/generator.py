@@ -110,13 +110,10 @@ def as_log_link(value: Any) -> LogLink:
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """``'2026-10'`` -> (2026-10-01 00:00, 2026-11-01 00:00)."""
-    try:
-        start = datetime.strptime(month, "%Y-%m")
-    except ValueError:
-        raise GeneratorError(f"month must be YYYY-MM, got {month!r}") from None
-    end = datetime(start.year + (start.month == 12), start.month % 12 + 1, 1)
-    return start, end
+    """``'2026-10'`` -> (2026-10-01 00:00, 2026-11-01 00:00); strict (``2026-1`` is an error)."""
+    from syncverify.runner.windows import month_window
+
+    return month_window(month)
 
 
 def _activity(day: datetime, minutes: np.ndarray) -> np.ndarray:

@@ -11,9 +11,12 @@ only when they reach the report, with a UTF-8 then GBK fallback).
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import json
+import os
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +27,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from syncverify.masking import mask_taxpayer_ids_in_text
+from syncverify.masking import mask_taxpayer_ids_in_text, mask_text
 from syncverify.synclog import bytescan as bs
 from syncverify.synclog.formats import NUMERIC_FIELDS, LogFormats, LogInputError, LogSource
 
 CHUNK_BYTES = 4 << 20
 SAMPLES_PER_REASON = 5
 SAMPLE_CHARS = 200
+# No log line is longer than this: a longer one is counted as malformed (``line_too_long``) and
+# only its first bytes are kept, so one pathological line (a 1 GB line in a 4 MB gzip) cannot
+# make the reader hold or re-copy it (measured before the cap: 110 s, 2.1 GB, then MemoryError).
+MAX_LINE_BYTES = 64 << 10
+_HEAD_BYTES = 4 * SAMPLE_CHARS
 
 KIND_OTHER, KIND_APPLY, KIND_ERROR, KIND_RESTART, KIND_STATUS = 0, 1, 2, 3, 4
 KIND_CODES = {"apply": KIND_APPLY, "error": KIND_ERROR, "restart": KIND_RESTART, "status": KIND_STATUS}
@@ -66,6 +74,14 @@ def decode_text(raw: bytes | None) -> str:
         return raw.decode("gbk")
     except UnicodeDecodeError:
         return raw.decode("utf-8", errors="replace")
+
+
+def sample_text(raw: bytes) -> str:
+    """A log line as it may be shown to people: cut, taxpayer ids and URL passwords masked."""
+    text = decode_text(raw[: 4 * SAMPLE_CHARS])
+    cut = len(text) > SAMPLE_CHARS or len(raw) > 4 * SAMPLE_CHARS
+    text = mask_text(mask_taxpayer_ids_in_text(text[:SAMPLE_CHARS]))
+    return text + "…" if cut else text
 
 
 def _encoding_of(raw: bytes) -> str:
@@ -109,6 +125,8 @@ class ParseStats:
     samples: dict[str, list[str]] = field(default_factory=dict)
     encodings: dict[str, int] = field(default_factory=dict)  # ascii / utf-8 / gbk / undecodable
     files: list[FileStats] = field(default_factory=list)
+    # files skipped or cut short ("path: reason"): the CLI prints them on stderr
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def malformed_total(self) -> int:
@@ -141,7 +159,13 @@ class ParseStats:
             "samples": {k: list(v) for k, v in self.samples.items()},
             "encodings": dict(self.encodings),
             "files": [f.to_dict() for f in self.files],
+            "warnings": list(self.warnings),
         }
+
+    def skip_file(self, path: Path, reason: str, source: str | None = None) -> None:
+        """Record a file that was not (fully) read, by name, with why."""
+        self.files.append(FileStats(str(path), source, False, error=reason))
+        self.warnings.append(f"{path}: {reason}")
 
 
 @dataclass
@@ -157,8 +181,13 @@ class ParsedLogs:
 
 
 def open_log(path: Path) -> tuple[io.BufferedIOBase, bool]:
-    """Open a log file for reading bytes; gzip is recognised by its magic number, not its name."""
-    fh = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    """Open a log file for reading bytes; gzip is recognised by its magic number, not its name.
+
+    A symbolic link is refused (``O_NOFOLLOW``), also one swapped in after the folder was listed:
+    a link planted in a log folder must not make the analysis read (and sample) another file.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    fh = os.fdopen(fd, "rb")  # returned to the caller, who closes it
     magic = fh.read(2)
     fh.seek(0)
     if magic == b"\x1f\x8b":
@@ -166,37 +195,138 @@ def open_log(path: Path) -> tuple[io.BufferedIOBase, bool]:
     return fh, False
 
 
-def iter_chunks(fh: io.BufferedIOBase, size: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """Chunks of whole lines (the last one may lack its newline)."""
+@dataclass
+class LongLine:
+    """A line over :data:`MAX_LINE_BYTES`, replaced by an empty line in its chunk."""
+
+    line: int  # index of the line in its chunk
+    length: int  # bytes (at least; a line cut by the end of the file counts what was read)
+    head: bytes  # its first bytes, for the masked sample
+
+
+def iter_chunks(
+    fh: io.BufferedIOBase, size: int = CHUNK_BYTES, max_line: int = MAX_LINE_BYTES
+) -> Iterator[tuple[bytes, list[LongLine]]]:
+    """Chunks of whole lines (the last one may lack its newline), each with the over-long lines
+    that were cut out of it.
+
+    A partial line is carried over at most until it exceeds ``max_line``; then the rest of it is
+    skipped up to its newline without being kept, and it becomes an empty line of the next chunk
+    (so line numbers stay right). Memory is bounded by ``size + max_line`` whatever the input.
+    """
     rest = b""
+    skipping: LongLine | None = None
+    blocks = _blocks(fh, size)
     while True:
-        block = fh.read(size)
+        block = next(blocks, b"")
         if not block:
-            if rest:
-                yield rest
+            if skipping is not None:
+                yield b"\n", [skipping]
+            elif rest:
+                yield rest, []
             return
+        found: list[LongLine] = []
+        if skipping is not None:
+            nl = block.find(b"\n")
+            if nl < 0:
+                skipping.length += len(block)
+                continue
+            skipping.length += nl
+            found, skipping = [skipping], None
+            block = block[nl:]  # starts with the newline that ends the skipped (now empty) line
         block = rest + block if rest else block
         cut = block.rfind(b"\n")
         if cut < 0:
-            rest = block
+            if len(block) > max_line:
+                skipping, rest = LongLine(0, len(block), block[:_HEAD_BYTES]), b""
+            else:
+                rest = block
             continue
         rest = block[cut + 1 :]
-        yield block[: cut + 1]
+        yield block[: cut + 1], found
 
 
-def expand_paths(paths: str | Path | Iterable[str | Path]) -> list[Path]:
-    """Files under directories (recursively) and files given directly, sorted by name."""
+def _blocks(fh: io.BufferedIOBase, size: int) -> Iterator[bytes]:
+    """Blocks of about ``size`` bytes. From gzip, decompressed pieces are gathered with
+    ``read1`` so that a stream cut short (a rotated file still being written) first gives what
+    it decompressed, then its error — ``read(size)`` would drop up to ``size`` bytes with it."""
+    if not isinstance(fh, gzip.GzipFile):
+        while block := fh.read(size):
+            yield block
+        return
+    parts: list[bytes] = []
+    have = 0
+    try:
+        while piece := fh.read1(size - have):
+            parts.append(piece)
+            have += len(piece)
+            if have >= size:
+                yield b"".join(parts)
+                parts, have = [], 0
+    except (OSError, EOFError, zlib.error):
+        if parts:
+            yield b"".join(parts)
+        raise
+    if parts:
+        yield b"".join(parts)
+
+
+def _cut_long_lines(buf: bytes, starts: np.ndarray, ends: np.ndarray, max_line: int) -> tuple[bytes, list[LongLine]]:
+    """``buf`` with every line over ``max_line`` emptied (its newline kept), and those lines."""
+    long_idx = np.flatnonzero(ends - starts > max_line)
+    if not len(long_idx):
+        return buf, []
+    parts, found, prev = [], [], 0
+    for i in long_idx:
+        s, e = int(starts[i]), int(ends[i])
+        parts.append(buf[prev:s])
+        found.append(LongLine(int(i), e - s, buf[s : s + _HEAD_BYTES]))
+        prev = e
+    parts.append(buf[prev:])
+    return b"".join(parts), found
+
+
+def _walk(folder: Path, skipped: list[Path]) -> Iterator[Path]:
+    """Regular files under ``folder``; symbolic links (to files or folders) are not followed."""
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        base = Path(root)
+        for name in list(dirs):
+            if (base / name).is_symlink():
+                skipped.append(base / name)
+                dirs.remove(name)
+        for name in files:
+            f = base / name
+            if f.is_symlink():
+                skipped.append(f)
+            elif f.is_file():
+                yield f
+
+
+def expand_paths(paths: str | Path | Iterable[str | Path], skipped: list[Path] | None = None) -> list[Path]:
+    """Files under directories (recursively) and files given directly, sorted by name.
+
+    Symbolic links are not followed — neither a linked file nor a linked folder inside the tree,
+    nor a linked file given directly — and are appended to ``skipped`` instead: a link planted in
+    a log folder would otherwise have the analysis read, and quote, any file the user can read.
+    A folder given directly may itself be a link (``/var/log/dsg`` -> a data disk).
+    """
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     out: list[Path] = []
+    links: list[Path] = [] if skipped is None else skipped
     for item in items:
         p = Path(item)
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file()))
+            out.extend(sorted(_walk(p, links)))
+        elif p.is_symlink():
+            links.append(p)
         elif p.is_file():
             out.append(p)
         else:
             raise LogInputError(f"log path not found: {p}")
     return out
+
+
+SYMLINK_SKIPPED = "symbolic link: not followed, skipped"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,10 +354,7 @@ class _Chunk:
         return self.a[self.starts[i] : self.ends[i]].tobytes()
 
     def sample(self, i: int) -> str:
-        text = mask_taxpayer_ids_in_text(decode_text(self.line_bytes(i)))
-        if len(text) > SAMPLE_CHARS:
-            text = text[:SAMPLE_CHARS] + "…"
-        return f"{self.path.name}:{self.first_line + i + 1}: {text}"
+        return f"{self.path.name}:{self.first_line + i + 1}: {sample_text(self.line_bytes(i))}"
 
     def malformed(self, reason: str, mask: np.ndarray) -> None:
         idx = np.flatnonzero(mask)
@@ -718,8 +845,14 @@ def iter_file_events(
     stats: ParseStats,
     time_range: tuple[int, int] | None = None,
     chunk_bytes: int = CHUNK_BYTES,
+    max_line: int = MAX_LINE_BYTES,
 ) -> Iterator[pa.Table]:
-    """Event batches of one file; an unreadable file is recorded in ``stats`` and skipped."""
+    """Event batches of one file; an unreadable file is recorded in ``stats`` and skipped.
+
+    A bad gzip header, a gzip cut short, a read error or a symbolic link ends this file only:
+    what was read is kept, the file is named in ``stats.warnings`` and the next file is read.
+    Lines over ``max_line`` bytes are counted as ``line_too_long`` and never held whole.
+    """
     fstats = FileStats(str(path), source.name, False)
     stats.files.append(fstats)
     parser = _PARSERS[source.kind]
@@ -727,19 +860,38 @@ def iter_file_events(
     try:
         fh, fstats.compressed = open_log(path)
         with fh:
-            for buf in iter_chunks(fh, chunk_bytes):
+            for buf, long_lines in iter_chunks(fh, chunk_bytes, max_line):
                 ch = _Chunk(buf, path, fstats.lines, stats)
+                if ch.n and int((ch.ends - ch.starts).max()) > max_line:
+                    buf, more = _cut_long_lines(buf, ch.starts, ch.ends, max_line)
+                    long_lines = long_lines + more
+                    ch = _Chunk(buf, path, fstats.lines, stats)
                 fstats.bytes += len(buf)
                 fstats.lines += ch.n
                 stats.bytes += len(buf)
                 stats.lines += ch.n
                 batch = parser(ch, source, link_default, time_range)
+                if long_lines:
+                    _count_long_lines(ch, long_lines, max_line)
                 if batch.num_rows:
                     yield batch
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        # e.g. a gzip file cut short by rotation: keep what was read, say what happened
-        fstats.error = f"{type(exc).__name__}: {exc}"
+    except (OSError, EOFError, zlib.error) as exc:
+        # e.g. a gzip file cut short by rotation or with a broken header (zlib "Error -3"):
+        # keep what was read, name the file, go on with the next one
+        if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+            fstats.error = SYMLINK_SKIPPED
+        else:
+            fstats.error = f"{type(exc).__name__}: {mask_text(str(exc))}"
         stats.add_malformed("unreadable_file", 1, [f"{path.name}: {fstats.error}"])
+        stats.warnings.append(f"{path}: {fstats.error}" + (f" (after {fstats.lines} lines)" if fstats.lines else ""))
+
+
+def _count_long_lines(ch: _Chunk, long_lines: list[LongLine], max_line: int) -> None:
+    """Over-long lines are malformed, not blank (the parser saw them as empty lines)."""
+    ch.stats.blank -= len(long_lines)
+    ch.stats.add_malformed("line_too_long", len(long_lines), (
+        f"{ch.path.name}:{ch.first_line + ll.line + 1}: {sample_text(ll.head)} "
+        f"({ll.length} bytes; the limit is {max_line})" for ll in long_lines[:SAMPLES_PER_REASON]))
 
 
 def iter_events(
@@ -749,8 +901,13 @@ def iter_events(
     time_range: tuple[int, int] | None = None,
     chunk_bytes: int = CHUNK_BYTES,
 ) -> Iterator[pa.Table]:
-    """Stream event batches of every file; files no source matches are listed in ``stats``."""
-    for path in expand_paths(paths):
+    """Stream event batches of every file; files no source matches are listed in ``stats``,
+    symbolic links are named in ``stats.warnings`` and skipped."""
+    skipped: list[Path] = []
+    found = expand_paths(paths, skipped)
+    for link in skipped:
+        stats.skip_file(link, SYMLINK_SKIPPED)
+    for path in found:
         source = formats.source_for(path)
         if source is None:
             stats.files.append(FileStats(str(path), None, False, error="no log source matches this file"))

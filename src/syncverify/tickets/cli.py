@@ -23,10 +23,13 @@ from syncverify.errors import ConnectionConfigError
 from syncverify.exitcodes import ExitCode
 
 
-def _store(args: argparse.Namespace) -> Any:
+def _store(args: argparse.Namespace, *, create: bool = False) -> Any:
+    """The results store. Ticket commands work on tickets that a run opened, so a store that
+    does not exist is an error naming it (nothing created); only ``watch`` and ``deliver``, the
+    periodic jobs, may start from an empty store."""
     from syncverify.store import Store, default_url
 
-    return Store(args.store or default_url())
+    return Store(args.store or default_url(), create=create)
 
 
 def _print_json(data: Any) -> None:
@@ -281,7 +284,7 @@ def _watch(args: argparse.Namespace) -> int:
     from syncverify.tickets.sinks import configured_sinks
     from syncverify.tickets.sla import sla_watch
 
-    store = _store(args)
+    store = _store(args, create=True)
     reverify = None
     if not args.no_reverify:
         from syncverify.connect.resolve import engine_for_node
@@ -311,7 +314,7 @@ def _deliver(args: argparse.Namespace) -> int:
     from syncverify.tickets.outbox import deliver_pending
     from syncverify.tickets.sinks import configured_sinks
 
-    report = deliver_pending(_store(args), configured_sinks())
+    report = deliver_pending(_store(args, create=True), configured_sinks())
     if args.json:
         _print_json(report.to_dict())
     else:

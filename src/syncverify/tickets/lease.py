@@ -17,7 +17,7 @@ attempt takes the stale lease over (again one conditional UPDATE) and decides fr
 what happened (see :func:`syncverify.tickets.repair.apply_repair_script`).
 
 Lease times are wall-clock UTC (not the ``now`` of the ticket events, which tests freeze): the
-lease is about processes being alive. Stored naive UTC, compared in SQL.
+lease is about processes being alive. Compared in SQL, as aware UTC.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ def lease_duration(lease: timedelta | None = None) -> timedelta:
 
 
 def lease_now() -> datetime:
-    """Wall-clock UTC, naive (as stored)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Wall-clock UTC, aware: PostgreSQL compares it with its timestamptz column whatever the
+    session's time zone; SQLite stores and compares the UTC wall time."""
+    return datetime.now(UTC)
 
 
 def new_token() -> str:
@@ -102,5 +103,5 @@ def live_until(script: RepairScript) -> datetime | None:
     until = script.lease_until
     if until is None:
         return None
-    naive = until.astimezone(UTC).replace(tzinfo=None) if until.tzinfo else until
-    return naive.replace(tzinfo=UTC) if naive >= lease_now() else None
+    aware = until.astimezone(UTC) if until.tzinfo else until.replace(tzinfo=UTC)
+    return aware if aware >= lease_now() else None

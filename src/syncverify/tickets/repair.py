@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from syncverify.catalog import Catalog
 from syncverify.errors import SyncverifyError
 from syncverify.masking import mask_taxpayer_ids_in_text, mask_text
+from syncverify.safefiles import PRIVATE_MODE, private_dir, refuse_symlink, write_file
 from syncverify.store import Store
 from syncverify.store.models import RepairScript, Ticket
 from syncverify.tickets.clock import aware, need_aware
@@ -153,10 +154,13 @@ def _reread(store: Store, script_id: int) -> RepairScript:
 
 
 def write_script_files(script: RepairScript, folder: str | os.PathLike[str]) -> list[Path]:
-    """Write the reviewable files, owner-readable only (they carry row values): apply.sql,
-    rollback.sql and precheck.sql for a SQL plan; republish.json for a re-publish plan."""
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the reviewable files, owner-readable only (0600: they carry row values): apply.sql,
+    rollback.sql and precheck.sql for a SQL plan; republish.json for a re-publish plan.
+
+    Each file is written to a temporary file and renamed into place; a symbolic link already at
+    one of the paths is refused (:class:`~syncverify.safefiles.UnsafePathError` naming it) before
+    anything is written, so a link planted in a shared folder cannot redirect a script."""
+    out = private_dir(folder)
     if script.plan_kind == REPUBLISH_PLAN:
         assert script.plan is not None
         texts = [("republish.json", RepublishPlan.from_json(script.plan).text(aware(script.generated_at)
@@ -164,14 +168,11 @@ def write_script_files(script: RepairScript, folder: str | os.PathLike[str]) -> 
     else:
         texts = [(f"{name}.sql", text) for name, text in (
             ("apply", script.apply_sql), ("rollback", script.rollback_sql), ("precheck", script.precheck_sql))]
-    paths = []
-    for name, text in texts:
-        path = out / f"ticket-{script.ticket_id}-script-{script.id}-{name}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        paths.append(path)
+    paths = [out / f"ticket-{script.ticket_id}-script-{script.id}-{name}" for name, _ in texts]
+    for path in paths:
+        refuse_symlink(path)
+    for path, (_, text) in zip(paths, texts, strict=True):
+        write_file(path, text, PRIVATE_MODE)
     return paths
 
 
