@@ -26,7 +26,8 @@ from syncverify.runner import jobs
     params={
         "hours": Param(3, type="integer", minimum=1, maximum=72, title="Window (hours)",
                        description="How far back from the grace cut-off to look"),
-        "links": Param([], type="array", title="Links", description="Only these links (empty = all)"),
+        "links": Param(None, type=["null", "array"], items={"type": "string"}, title="Links",
+                       description="Only these links (empty = all)"),
         "profile": Param(None, type=["null", "string"], title="Connection profile"),
         "now": Param(None, type=["null", "string"], title="Pretend now",
                      description="ISO time to use as now (re-checking a past hour); empty = the run's time"),

@@ -2,7 +2,8 @@
 
 Every 15 minutes: escalate tickets whose deadlines come near or pass, re-verify tickets marked
 repaired by re-running their check on their keys, close those that now match, reopen the rest,
-and deliver pending ticket events to the sinks.
+and deliver pending ticket events to the sinks. A passed deadline (an SLA breach) and a failed
+watch are also posted as alerts to the ticket sinks (`syncverify.dagkit.notify.SinkNotifier`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
 from syncverify.airflow_support import DEFAULT_ARGS, TZ
+from syncverify.dagkit.notify import SinkNotifier
+from syncverify.dagkit.sla import notify_breaches
 from syncverify.runner import jobs
 
 
@@ -26,12 +29,16 @@ from syncverify.runner import jobs
     default_args={**DEFAULT_ARGS, "retries": 1},
     tags=["syncverify", "tickets", "sla"],
     params={"profile": Param(None, type=["null", "string"], title="Connection profile")},
+    on_failure_callback=SinkNotifier(event="sla_watch_failed"),
     doc_md=__doc__,
 )
 def syncverify_sla_watch():
     @task
     def watch() -> dict:
-        return jobs.sla_watch(dict(get_current_context()["params"]))
+        context = get_current_context()
+        report = jobs.sla_watch(dict(context["params"]))
+        report["breaches_notified"] = notify_breaches(report, context)
+        return report
 
     watch()
 

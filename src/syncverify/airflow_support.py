@@ -28,13 +28,23 @@ def reports_dir() -> Path:
     return Path(os.environ.get("SYNCVERIFY_REPORTS") or project_dir() / "reports")
 
 
-DEFAULT_ARGS = {
-    "owner": "syncverify",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=30),
-}
+def default_args(env: dict[str, str] | None = None) -> dict[str, object]:
+    """Every task's defaults. A check that cannot reach its node fails and is retried: twice,
+    two minutes apart and backing off, unless ``SYNCVERIFY_TASK_RETRIES`` /
+    ``SYNCVERIFY_RETRY_DELAY_S`` say otherwise (a test deployment wants seconds, not minutes;
+    every scheduler and worker parses the DAG files with the same environment)."""
+    env = dict(os.environ) if env is None else env
+    delay_s = float(env.get("SYNCVERIFY_RETRY_DELAY_S") or 120)
+    return {
+        "owner": "syncverify",
+        "retries": int(env.get("SYNCVERIFY_TASK_RETRIES") or 2),
+        "retry_delay": timedelta(seconds=delay_s),
+        "retry_exponential_backoff": 2.0 if delay_s >= 60 else 0,
+        "max_retry_delay": timedelta(minutes=30),
+    }
+
+
+DEFAULT_ARGS = default_args()
 
 
 def pool_name(node_id: str) -> str:

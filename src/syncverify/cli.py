@@ -22,6 +22,7 @@ from syncverify.masking import mask_text
 
 # Areas that add their own subcommands with ``register(subparsers)``, in help order.
 AREAS = (
+    "syncverify.catalog.cli",      # catalog import
     "syncverify.compare.cli",      # diff
     "syncverify.run_cli",          # run, demo
     "syncverify.sandbox.cli",      # sandbox
@@ -30,6 +31,7 @@ AREAS = (
     "syncverify.synclog.cli",      # synclog
     "syncverify.tickets.cli",      # tickets
     "syncverify.report.cli",       # report
+    "syncverify.schema.cli",       # schema gate, schema check
 )
 
 

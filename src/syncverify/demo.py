@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from syncverify.demo_score import Score, TicketScore, score, score_tickets
+from syncverify.demo_score import Score, TicketScore, combined, score, score_incidents, score_tickets
 
 if TYPE_CHECKING:
     from syncverify.sandbox import World
@@ -95,9 +95,13 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
     from syncverify.catalog import load_catalog
 
     results = store.results(done.run_id)
-    result = score(world.manifest, results, load_catalog(catalog_path))
     from syncverify.tickets import list_tickets, ticket_view
-    ticket_score = score_tickets(world.manifest, [ticket_view(t) for t in list_tickets(store, open_only=True)])
+    views = [ticket_view(t) for t in list_tickets(store, open_only=True)]
+    ticket_score = score_tickets(world.manifest, views)
+    # The log and consumer incidents count too: found by the stored analysis, on their fault's ticket.
+    analysis = store.synclog_analysis(month) or {}
+    result = combined(score(world.manifest, results, load_catalog(catalog_path)),
+                      score_incidents(world.manifest, analysis.get("findings") or [], views))
     _say(f"checks: {finished['checks']}, anomalies: {len(finished['anomalies'])}, not run: {len(finished['not_run'])}")
     _say(f"quality suites: {quality.get('suites', 0)}, failing expectations: {quality.get('failed', 0)}")
     _say(f"sync-log findings: {logs.get('findings', 0)}; tickets open: {tickets.get('open', 0)}")

@@ -1,4 +1,5 @@
-"""Score a run's findings against the sandbox's fault manifest (the demo's last four lines).
+"""Score a run's findings against the sandbox's fault manifest (the demo's last four lines):
+the consistency faults, and the log and consumer incidents the sandbox wrote into the logs.
 
 The verifier never reads the manifest; only this comparison does, after the run. A fault is
 detected when every one of its keys is reported by a failing check of the same link and table in
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from syncverify.catalog import Catalog
@@ -125,6 +127,75 @@ def score(manifest: dict[str, Any], results: Iterable[CheckResult], catalog: Cat
                     if (r.link_id, r.table, name, norm(key)) not in explained:
                         false_positives.append(f"{r.check_id}: {name[:-5]} key {list(norm(key))} not injected")
     return Score(injected=len(faults), detected=detected, missed=missed, false_positives=false_positives)
+
+
+# Which finding of the sync-log analysis shows each kind of log incident the sandbox injects.
+INCIDENT_FINDING = {"error_burst": "error_burst", "stall": "stall", "restart_loop": "restart_loop",
+                    "latency_spike_peak": "latency_spike"}
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def score_incidents(manifest: dict[str, Any], findings: Iterable[dict[str, Any]],
+                    tickets: Iterable[dict[str, Any]] | None = None) -> Score:
+    """The log and consumer incidents of the manifest against the stored analysis's findings.
+
+    An incident is detected when a finding of its kind on its link overlaps its time. One that
+    lasts to the month's end must be reported as still open, and one injected for a fault must be
+    on that fault's ticket as its root cause (``tickets``: ticket views; log incidents are never
+    tickets of their own). A finding of an incident kind that overlaps no injected incident of
+    its link is a false positive.
+    """
+    incidents = list(manifest.get("incidents", []))
+    findings = [f for f in findings if f.get("kind") in INCIDENT_FINDING.values()]
+    faults = {f.get("id"): f for f in manifest.get("faults", [])}
+    by_place = {fault_place(f): t for t in tickets or [] if t.get("open") for f in faults.values()
+                if (str(t.get("kind")), t.get("link_id"), str(t.get("table"))) == fault_place(f)}
+    month_end = _when(f"{manifest.get('month', '1970-01')}-01")
+    if month_end is not None:
+        month_end = (month_end.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+    def overlaps(f: dict[str, Any], i: dict[str, Any]) -> bool:
+        fs, fe, is_, ie = _when(f.get("start")), _when(f.get("end")), _when(i.get("start")), _when(i.get("end"))
+        return (fs is not None and is_ is not None and ie is not None
+                and fs <= ie and (fe or fs) >= is_
+                and str(f.get("link")).lower() == str(i.get("link")).lower()
+                and f.get("kind") == INCIDENT_FINDING.get(str(i.get("kind"))))
+
+    detected, missed, matched = 0, [], set()
+    for inc in incidents:
+        hits = [f for f in findings if overlaps(f, inc)]
+        matched |= {str(f.get("id")) for f in hits}
+        why = None if hits else "no finding of its kind on its link at its time"
+        end = _when(inc.get("end"))
+        if hits and month_end is not None and end is not None and month_end - end <= timedelta(minutes=1):
+            hits = [f for f in hits if (f.get("evidence") or {}).get("open")]
+            why = None if hits else "not reported as still open at the month's end"
+        fault = faults.get(inc.get("fault"))
+        if hits and fault is not None and fault.get("kind") == "lagging_consumer" and tickets is not None:
+            ticket = by_place.get(fault_place(fault))
+            cause = ((ticket or {}).get("evidence") or {}).get("root_cause") or {}
+            causes = {e.get("id") for e in cause.get("log_events") or []}
+            why = None if any(f.get("id") in causes for f in hits) else f"not the root cause on the ticket of {fault['id']}"
+        if why is None:
+            detected += 1
+        else:
+            missed.append({"id": inc.get("id"), "kind": inc.get("kind"), "link": inc.get("link"), "why": why})
+    false_positives = [f"{f.get('id')}: {f.get('kind')} finding with no injected incident"
+                       for f in findings if str(f.get("id")) not in matched]
+    return Score(injected=len(incidents), detected=detected, missed=missed, false_positives=false_positives)
+
+
+def combined(*scores: Score) -> Score:
+    """Faults and incidents in one score (the demo's last four lines count all of them)."""
+    return Score(injected=sum(s.injected for s in scores), detected=sum(s.detected for s in scores),
+                 missed=[m for s in scores for m in s.missed],
+                 false_positives=[fp for s in scores for fp in s.false_positives])
 
 
 @dataclass

@@ -81,8 +81,10 @@ class SecretMaskingFilter(logging.Filter):
         return True
 
 
-def _in_tree(name: str) -> bool:
-    return name == LOGGER or name.startswith(LOGGER + ".")
+def _in_tree(name: str | None) -> bool:
+    # Airflow's task-log formatter (structlog) makes records with no name: such a record is not
+    # ours, and raising here lost every line of the task log ("--- Logging error ---").
+    return bool(name) and (name == LOGGER or str(name).startswith(LOGGER + "."))
 
 
 def install() -> None:

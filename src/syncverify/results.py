@@ -33,6 +33,7 @@ class CheckKind(StrEnum):
     KAFKA_KEYS = "kafka_keys"
     QUALITY = "quality"
     TRACE = "trace"              # end-to-end flow tracing
+    SCHEMA = "schema"            # the two copies' column types, nullability and keys (reflection only)
 
 
 class Outcome(StrEnum):

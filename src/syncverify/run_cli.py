@@ -139,7 +139,9 @@ def register(sub: Any) -> None:
     p.add_argument("--flows", help="comma-separated flow ids (F1,F3)")
     p.add_argument("--links", help="comma-separated link ids (zz11,ZS01)")
     p.add_argument("--tables", help="comma-separated table names")
-    p.add_argument("--depth", choices=("count", "totals", "checksum", "diff"), default="diff")
+    p.add_argument("--depth", choices=("count", "totals", "checksum", "diff", "schema"), default="diff",
+                   help="diff (default), checksum, totals, count, or schema: column types, lengths, "
+                        "nullability and keys only (reflection, no row read)")
     p.add_argument("--profile", help="connection profile name or YAML path (default: embedded)")
     p.add_argument("--catalog", default="checks")
     p.add_argument("--store", help="results store URL (default: $SYNCVERIFY_STORE_URL or the embedded SQLite)")

@@ -53,8 +53,16 @@ def test_monthly_manual_run_one_link(world_env) -> None:
 
     dag = _dag("syncverify_monthly")
     run = dag.test(run_conf={"month": "2026-10", "links": ["zz11"], "depth": "diff",
-                             "profile": world_env["profile"], "logs_dir": world_env["logs"]})
-    assert run.state == DagRunState.SUCCESS
+                             "profile": world_env["profile"]})     # sync logs: the profile's synclog_dir
+    # zz11 carries an injected fault: the checks record it and succeed, the gate fails the run
+    assert run.state == DagRunState.FAILED
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    assert states[("F1.zz11", 0)] == "success"
+    for step in ("start", "quality", "finish", "sync_logs", "tickets", "reports"):
+        assert states[(step, -1)] == "success", step
+    assert states[("gate", -1)] == "failed"
+    others = {s for (task, _), s in states.items() if "." in task and task != "F1.zz11"}
+    assert others == {"skipped"}                                     # not selected: skipped, not green
     store = _store()
     runs = store.runs(month="2026-10")
     assert runs and runs[-1].status in {"completed", "partial"} and runs[-1].params["links"] == ["zz11"]
@@ -69,6 +77,12 @@ def test_monthly_manual_run_one_link(world_env) -> None:
         assert {tuple(k) if isinstance(k, list) else k for k in fault["keys"]} <= set(diff.changed_keys)
     assert any(r.kind.value == "quality" for r in results)          # the GX task ran on zz11's nodes
     assert (Path(os.environ["SYNCVERIFY_REPORTS"]) / "2026-10" / "consistency.html").exists()
+    analysis = store.synclog_analysis("2026-10")
+    assert analysis and analysis.get("links")                        # found through the profile
+    # the gate's failure went to the ticket sinks (the file drop) through the notifier
+    drop = Path(os.environ["SYNCVERIFY_HOME"]) / "ticket-drop"
+    alerts = [p for p in drop.glob("*.json") if p.name.startswith("airflow-")]
+    assert alerts and "is not consistent" in alerts[0].read_text(encoding="utf-8")
     with store.engine.connect() as conn:
         tickets = conn.execute(sa.text("SELECT link_id, kind FROM sv_tickets")).all()
     assert ("zz11", "consistency") in {(t[0], t[1]) for t in tickets}

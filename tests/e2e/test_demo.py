@@ -27,7 +27,8 @@ def test_demo_cli_finds_every_fault_and_nothing_else(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "home" / "world" / "manifest.json").read_text(encoding="utf-8"))
     injected = len(manifest["faults"])
     assert injected >= 8 and len({f["kind"] for f in manifest["faults"]}) == 8
-    assert lines[-4:] == [f"injected: {injected}", f"detected: {injected}", "missed: 0", "false_positives: 0"]
+    scored = injected + len(manifest["incidents"])      # the log and consumer incidents are scored too
+    assert lines[-4:] == [f"injected: {scored}", f"detected: {scored}", "missed: 0", "false_positives: 0"]
     htmls = sorted(p.name for p in (reports / "2026-10").glob("*.html"))
     assert htmls == ["consistency.html", "synclog.html"] and (reports / "index.html").exists()
     # tickets went to the embedded file drop, and say nothing a person must not see
@@ -59,6 +60,10 @@ def test_demo_cli_finds_every_fault_and_nothing_else(tmp_path: Path) -> None:
     lost = by_place[("consistency", "GXJF-QUERY", "fp_fpxx")]["evidence"]
     assert [e["kind"] for e in lost["root_cause"]["log_events"]] == ["error_burst"]
     assert set(lost["traces"]) == {"trace/F1/fp_fpxx"}
+    # The lagging consumer's stall runs to the month's end: found, said to be still open, and the
+    # root cause on the lagging-consumer fault's own ticket (not a ticket of its own).
+    lagging = by_place[("consistency", "YP-ENTRY", "yp_ypxx")]["evidence"]["root_cause"]["log_events"]
+    assert any(e["kind"] == "stall" and "still open at 10-31 24:00 (Asia/Shanghai)" in e["title"] for e in lagging)
 
 
 def test_demo_report_figures_match_the_store(tmp_path: Path) -> None:

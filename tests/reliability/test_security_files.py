@@ -147,3 +147,25 @@ def test_data_files_are_private_and_links_refused(sv_home, tmp_path, capsys, mon
     assert (tmp_path / "victim.html").read_bytes() == before
     assert not [p for p in (tmp_path / "reports").rglob(".*.tmp")]       # no temporary file left behind
     store.engine.dispose()
+
+
+def test_a_link_at_the_store_path_is_refused_even_dangling(tmp_path: Path) -> None:
+    """SQLite follows a symbolic link, a dangling one too, and would create the file it names."""
+    elsewhere = tmp_path / "elsewhere" / "stolen.sqlite"
+    link = tmp_path / "home" / "results.sqlite"
+    link.parent.mkdir()
+    link.symlink_to(elsewhere)
+    with pytest.raises(UnsafePathError, match="symbolic link"):
+        Store(f"sqlite:///{link}")
+    assert not elsewhere.exists() and not elsewhere.parent.exists()
+
+
+def test_sync_log_analysis_files_are_report_files(tmp_path: Path, umask_022) -> None:
+    from syncverify.synclog import analyse, load_formats
+    from syncverify.synclog.output import write_analysis
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "zz11.log").write_text("", encoding="utf-8")
+    written = write_analysis(analyse(logs, "2026-10", load_formats(None)), tmp_path / "out")
+    assert written and all(_mode(p) == 0o640 for p in written.values())

@@ -59,7 +59,7 @@ def world(request, sv_home, tmp_path):
 def test_a_totals_run_never_replaces_the_rows_and_watch_does_not_verify_missing_rows(world, capsys):
     w, dst_url, home = world
     run = ["run", "--month", MONTH, "--links", "L-DEPTH", "--catalog", str(w.catalog), "--profile", str(w.profile),
-           "--confirm-delay", "0", "--tickets"]
+           "--confirm-delay", "0", "--tickets", "--no-reports"]
     assert _cli(capsys, *run, "--depth", "diff")[0] == 1
     store = Store(f"sqlite:///{home / 'results.sqlite'}")
     [ticket] = list_tickets(store, open_only=True)
@@ -96,7 +96,7 @@ def test_keys_that_match_are_not_enough_when_the_check_still_differs(world, caps
     meanwhile: re-running the ticket's check disproves the repair."""
     w, dst_url, home = world
     run = ["run", "--month", MONTH, "--links", "L-DEPTH", "--catalog", str(w.catalog), "--profile", str(w.profile),
-           "--confirm-delay", "0", "--tickets", "--depth", "diff"]
+           "--confirm-delay", "0", "--tickets", "--no-reports", "--depth", "diff"]
     assert _cli(capsys, *run)[0] == 1
     store = Store(f"sqlite:///{home / 'results.sqlite'}")
     [ticket] = list_tickets(store, open_only=True)

@@ -17,7 +17,8 @@ from syncverify.errors import CatalogError
 
 ROOT = Path(__file__).resolve().parents[2]
 DSG_LINKS = {"zz11", "zz04", "ZZ25", "ZZ15-1", "ZZ15-2", "ZS01", "ZS02-1", "SS31", "SS12-1", "SS12-2",
-             "ZZ28", "SZ05", "SS20", "SS22"}
+             "ZZ28", "SZ05", "SS20", "SS22", "SS-JTFB-XJ", "SS-ZNHD-XJ", "SS-SZC-JTFB"}
+FLOW_IDS = [f"F{i}" for i in range(1, 13)]      # F1-F9 of §3.1.4, F10-F12 of the interaction platform
 
 
 @pytest.fixture
@@ -35,12 +36,12 @@ def _edit(path: Path, fn) -> None:
 
 def test_shipped_catalog_models_all_flows_and_dsg_links() -> None:
     catalog = load_catalog(ROOT / "checks")
-    assert len(catalog.flows) == 9
+    assert list(catalog.flows) == FLOW_IDS
     dsg = {link.id for link in catalog.links.values() if link.kind.value == "dsg"}
     assert dsg == DSG_LINKS
     kafka_hops = {link.id for link in catalog.links.values() if link.kind.value.startswith("kafka")}
     assert {"SK-GXKAFKA", "SD-GXKAFKA", "GXJF-QUERY", "GXJF-LEDGER", "GXJF-ZJJF", "LQ-ZJJF", "ZJJF-QUERY",
-            "KPHZ-QF", "YP-USE", "YP-ENTRY", "LQ-QF"} <= kafka_hops
+            "KPHZ-QF", "YP-USE", "YP-ENTRY", "LQ-QF", "FW04-XWSJ"} <= kafka_hops
     # every link is on some flow, every flow starts where it says
     on_flows = {hop for f in catalog.flows.values() for hop in f.hops}
     assert on_flows == set(catalog.links)
@@ -50,7 +51,7 @@ def test_topology_json_names_links_and_flows() -> None:
     data = json.loads(render.as_json(load_catalog(ROOT / "checks")))
     assert set(data) >= {"nodes", "links", "flows"}
     assert {link["id"] for link in data["links"]} >= DSG_LINKS
-    assert [f["id"] for f in data["flows"]] == [f"F{i}" for i in range(1, 10)]
+    assert [f["id"] for f in data["flows"]] == FLOW_IDS
 
 
 def test_dot_and_tree_render() -> None:
@@ -149,7 +150,8 @@ def test_link_checks_filtering() -> None:
     ids = {c.id for c in catalog.link_checks(links=["zz04"])}
     assert ids == {"zz04/yp_ypxx@hq.use_db", "zz04/yp_ypxx@hq.entry_db", "zz04/hz_tzd@hq.red_notice_db"}
     f9 = catalog.link_checks(flows=["F9"])
-    assert [c.link.id for c in f9] == ["ZZ28", "SZ05", "SS20", "SS22"]
+    # a flow narrows to its links, each with every table it carries (SS22 also carries 检索引用)
+    assert [c.id for c in f9] == ["ZZ28/zsk_zsxx", "SZ05/zsk_zsxx", "SS20/zsk_zsxx", "SS22/zsk_zsxx", "SS22/zsk_jsyy"]
     with pytest.raises(CatalogError, match="unknown link 'nope'"):
         catalog.link_checks(links=["nope"])
 

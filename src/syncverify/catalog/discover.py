@@ -3,7 +3,10 @@
 Real deployments have thousands of tables per platform; nobody writes those entries by hand.
 Keys come from the primary key, else the first unique constraint or unique index; the compared
 columns are those common to both sides; a table without a key on either side is reported and left
-out (the catalog requires a key).
+out (the catalog requires a key). The two schemas are also compared as the schema check does
+(:mod:`syncverify.schema`): a common column whose type families differ (text against integer)
+cannot be compared value by value and is named in ``incomparable`` and the warnings, and every
+other error (a target narrower than the source) is a warning too.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ _WINDOW_HINTS = ("kprq", "gxsj", "update_time", "updated_at", "modify_time", "la
 class Discovery:
     tables: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # table -> columns whose type families differ between the sides (cannot be compared)
+    incomparable: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def to_yaml(self, *, link: dict[str, Any] | None = None) -> str:
         doc: dict[str, Any] = {"tables": self.tables}
@@ -98,8 +103,31 @@ def discover(source: sa.Engine, target: sa.Engine, *, schema: str | None = None,
         if only_source:
             entry["columns"] = common
             result.warnings.append(f"table {name}: columns only in the source not compared: {only_source}")
+        _compare_types(result, source, target, name, target_name, key, entry, schema, target_schema or schema)
         result.tables.append(entry)
     for lower, name in sorted(t_tables.items()):
         if lower not in {s.lower() for s in s_tables} and (not include or any(fnmatch.fnmatch(name, p) for p in include)):
             result.warnings.append(f"table {name} exists only in the target")
     return result
+
+
+def _compare_types(result: Discovery, source: sa.Engine, target: sa.Engine, name: str, target_name: str,
+                   key: list[str], entry: dict[str, Any], schema: str | None, target_schema: str | None) -> None:
+    """Flag the common columns that cannot be compared (type families differ) and the errors of
+    the schema check (a target narrower than the source), as the schema check would grade them."""
+    from syncverify.schema.compare import Severity, compare_shapes
+    from syncverify.schema.shape import reflect_shape
+
+    s_shape = reflect_shape(source, name, schema, label="source")
+    t_shape = reflect_shape(target, target_name, target_schema, label="target")
+    findings = compare_shapes(s_shape, t_shape, key=key, columns=entry.get("columns"))
+    for f in findings:
+        if f.what == "family":
+            result.incomparable.setdefault(name, []).append({"column": f.column, "source": f.source,
+                                                             "target": f.target})
+            result.warnings.append(f"table {name}: column {f.column} cannot be compared: source {f.source}, "
+                                   f"target {f.target} (type families differ)")
+        elif f.severity is Severity.ERROR and f.what not in ("missing", "missing_on_source"):
+            result.warnings.append(f"table {name}: column {f.column} {f.what}: source {f.source}, target "
+                                   f"{f.target} (the target is narrower: values may not fit)")
+

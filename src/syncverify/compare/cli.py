@@ -150,19 +150,26 @@ def run(args: argparse.Namespace) -> int:
         raise SyncverifyError(f"bad option: {exc}") from None
     require_existing(args.source_url)   # a mistyped SQLite path is an error, not a new file
     require_existing(args.target_url)
-    source = make_engine(args.source_url, name="source", max_concurrency=args.max_concurrency,
-                         statement_timeout_s=args.statement_timeout)
-    target = make_engine(args.target_url, name="target", max_concurrency=args.max_concurrency,
-                         statement_timeout_s=args.statement_timeout)
-    try:
-        result = diff_tables(
-            TableRef(source, args.table, label="source"),
-            TableRef(target, args.target_table or args.table, columns_map=_column_map(args.column_map),
-                     label="target"),
-            spec, confirm_delay_s=args.confirm_delay, key_sample_cap=spec.key_cap)
-    finally:
-        source.dispose()
-        target.dispose()
+    from syncverify.progress import progress, wanted
+
+    # A large diff takes half a minute: a spinner on stderr names the step (terminal only).
+    with progress(wanted(getattr(args, "json", False))) as bar:
+        bar.step("connecting to source and target")
+        source = make_engine(args.source_url, name="source", max_concurrency=args.max_concurrency,
+                             statement_timeout_s=args.statement_timeout)
+        target = make_engine(args.target_url, name="target", max_concurrency=args.max_concurrency,
+                             statement_timeout_s=args.statement_timeout)
+        try:
+            confirm = f", confirming after {args.confirm_delay:g} s" if args.confirm_delay else ""
+            bar.step(f"comparing {args.table}: counts, bucket hashes, differing keys{confirm}")
+            result = diff_tables(
+                TableRef(source, args.table, label="source"),
+                TableRef(target, args.target_table or args.table, columns_map=_column_map(args.column_map),
+                         label="target"),
+                spec, confirm_delay_s=args.confirm_delay, key_sample_cap=spec.key_cap)
+        finally:
+            source.dispose()
+            target.dispose()
     if result.duplicate_count and not args.allow_duplicates:
         raise KeyNotUniqueError(
             f"key ({', '.join(spec.key)}) is not unique: {result.duplicate_count} key(s) repeat in "

@@ -184,6 +184,24 @@ def load_profile(profile: str | os.PathLike[str] | None = None) -> dict[str, Any
     return data
 
 
+def profile_synclog_dir(profile: str | os.PathLike[str] | None = None) -> Path | None:
+    """The sync-log folder the deployment keeps: the profile's top-level ``synclog_dir``.
+
+    The logs live with the deployment, like the databases, so the profile that says where the
+    nodes are also says where their DSG and consumer logs are (``${VAR}`` interpolated; a
+    relative path is relative to the working directory, as for SQLite URLs). ``None`` when the
+    profile names no folder or does not exist (nodes given only as Airflow connections).
+    """
+    try:
+        data = load_profile(profile)
+    except ConnectionConfigError:
+        return None
+    value = data.get("synclog_dir")
+    if not value:
+        return None
+    return Path(interpolate(str(value), where=f"connection profile {data['_path']}, synclog_dir")).resolve()
+
+
 def _from_airflow(node_id: str) -> NodeConnection | None:
     conn_id = _conn_id(node_id)
     in_task = bool(os.environ.get("AIRFLOW_CTX_DAG_ID")) or f"AIRFLOW_CONN_{conn_id.upper()}" in os.environ

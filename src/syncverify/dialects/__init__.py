@@ -10,12 +10,16 @@ import sqlalchemy as sa
 
 from syncverify.dialects.base import Canon, ColumnInfo, Dialect, ValueKind, joint_kind, kind_of_type
 from syncverify.dialects.mysql import MySQLDialect
+from syncverify.dialects.oracle import OracleDialect
 from syncverify.dialects.postgresql import PostgreSQLDialect
 from syncverify.dialects.sqlite import SQLiteDialect
+from syncverify.dialects.types import ColumnType, TypeFamily
 from syncverify.errors import SyncverifyError
 
-__all__ = ["Canon", "ColumnInfo", "Dialect", "MySQLDialect", "PostgreSQLDialect", "SQLiteDialect",
-           "ValueKind", "for_engine", "for_name", "for_url", "joint_kind", "kind_of_type"]
+__all__ = ["Canon", "ColumnInfo", "ColumnType", "Dialect", "MySQLDialect", "OracleDialect", "PostgreSQLDialect",
+           "SQLiteDialect", "TypeFamily", "ValueKind", "alike_everywhere",
+           "for_engine", "for_kind", "for_name", "for_url", "joint_kind",
+           "kind_of_type"]
 
 _BY_NAME: dict[str, type[Dialect]] = {
     "mysql": MySQLDialect,
@@ -51,3 +55,22 @@ def for_engine(engine: sa.Engine | sa.Connection) -> Dialect:
     if engine.dialect.name in ("mysql", "mariadb"):
         return MySQLDialect(mariadb=bool(getattr(engine.dialect, "is_mariadb", True)))
     return for_name(engine.dialect.name)
+
+
+def alike_everywhere(type_: sa.types.TypeEngine) -> sa.types.TypeEngine:
+    """``type_`` with a variant for each server whose default for it holds less (see
+    :meth:`Dialect.storage_type`): for creating copies of a table that are alike on every server."""
+    out = type_
+    for name, cls in _BY_NAME.items():
+        stored = cls().storage_type(type_)
+        if stored is not None:
+            out = out.with_variant(stored, name)
+    return out
+
+
+def for_kind(kind: str) -> Dialect:
+    """The dialect of a catalog node kind, Oracle included: Oracle types are read from DDL files
+    (the schema check, the release gate), never compared row by row."""
+    if kind.lower() == "oracle":
+        return OracleDialect()
+    return for_name(kind)

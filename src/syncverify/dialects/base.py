@@ -58,6 +58,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from syncverify.dialects.types import ColumnType, describe_sa, describe_sqlglot
 from syncverify.errors import IdentifierError
 
 NULL_FIELD = "~"
@@ -182,6 +183,13 @@ class Dialect:
 
     name = "base"
     identifier_quote = '"'
+
+    # -- creating copies (the sandbox) ---------------------------------------------------------
+    def storage_type(self, type_: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any] | None:
+        """The type this server should create for a column of ``type_`` so that it holds the same
+        values as the other servers' default for it (None: the default does). The sandbox's copies
+        of a table must be alike on every server, or the schema check rightly reports them."""
+        return None
 
     # -- identifiers -----------------------------------------------------------------------
     def quote(self, identifier: str) -> str:
@@ -455,3 +463,65 @@ class Dialect:
     def length_sum_probe(self, text_exprs: list[str]) -> str:
         """An expression reading every given column once (the benchmark's scan limit)."""
         return f"SUM({self.char_length(self.concat(text_exprs))})"
+
+    # -- schema: normalised column types and the DDL that aligns a target -------------------------
+    # Fractional second digits of a TIMESTAMP / TIME declared without them, mantissa bits of a
+    # FLOAT declared without a precision, and the character set of text that names none (the
+    # server's encoding): what the database assumes when the DDL does not say.
+    default_timestamp_precision = 6
+    default_float_bits = 53
+    default_charset: str | None = "utf8mb4"
+    # False for a database syncverify reads only from DDL files (never connects to)
+    connectable = True
+
+    def sa_dialect(self) -> sa.Dialect:
+        """The SQLAlchemy dialect that spells this database's types (for ``declared``)."""
+        return sa.engine.default.DefaultDialect()
+
+    def declared(self, sa_type: Any) -> str:
+        try:
+            return str(sa_type.compile(dialect=self.sa_dialect()))
+        except Exception:
+            return type(sa_type).__name__.upper()
+
+    def describe_type(self, sa_type: Any, charset: str | None = None) -> ColumnType:
+        """The normalised type of a reflected column (``charset``: the column's character set,
+        where the database has one per column)."""
+        return describe_sa(sa_type, charset=charset or self.default_charset,
+                           default_timestamp_precision=self.default_timestamp_precision,
+                           default_float_bits=self.default_float_bits, declared=self.declared(sa_type))
+
+    def prepare_ddl(self, text: str) -> str:
+        """DDL text made readable by sqlglot where it would misread this database's types."""
+        return text
+
+    def describe_ddl_type(self, dtype: Any, charset: str | None = None) -> ColumnType:
+        """The normalised type of a column read from a DDL file (a sqlglot ``DataType``)."""
+        return describe_sqlglot(dtype, charset=charset or self.default_charset,
+                                default_timestamp_precision=self.default_timestamp_precision,
+                                default_float_bits=self.default_float_bits,
+                                declared=dtype.sql(dialect=self.sqlglot_dialect or None))
+
+    def table_charset(self, inspector: sa.Inspector, table: str, schema: str | None) -> str | None:
+        """The table's default character set, where the database keeps one per table."""
+        return None
+
+    def column_charset(self, reflected: Any) -> str | None:
+        """A reflected column's own character set, where the database keeps one per column."""
+        return getattr(reflected.get("type"), "charset", None)   # a reflected column (dict)
+
+    def type_sql(self, ctype: ColumnType) -> str:
+        """This database's spelling of a normalised type (the aligning DDL)."""
+        raise NotImplementedError(f"{self.name} cannot spell column types")
+
+    def alter_column(self, table_sql: str, column: str, ctype: ColumnType, nullable: bool, *,
+                     retype: bool, renull: bool, family_changed: bool) -> list[str]:
+        """Statements that give an existing column ``ctype`` (``retype``) and/or ``nullable``
+        (``renull``). ``family_changed``: the values must be converted."""
+        raise NotImplementedError(f"{self.name} cannot alter a column")
+
+    def add_column(self, table_sql: str, column: str, ctype: ColumnType) -> str:
+        """A statement adding a missing column, nullable: existing rows get NULL, and the
+        replication fills it from then on."""
+        return f"ALTER TABLE {table_sql} ADD COLUMN {self.quote(column)} {self.type_sql(ctype)} NULL"
+

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql as mysql_dialect
+
 from syncverify.dialects.base import BUREAU_UTC_OFFSET, Canon, ColumnInfo, Dialect, ValueKind
+from syncverify.dialects.types import ColumnType, TypeFamily, integer_bits_for, type_args
 from syncverify.errors import SyncverifyError
 
 _UTF8_CHARSETS = frozenset({"utf8mb4", "utf8mb3", "utf8", "ascii"})
@@ -18,6 +24,17 @@ class MySQLDialect(Dialect):
     character set and collation (case- or pad-insensitive) never affect equality."""
 
     name = "mysql"
+
+    def storage_type(self, type_: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any] | None:
+        """DATETIME keeps microseconds and TEXT any length, as PostgreSQL's and SQLite's do
+        (MySQL's defaults, DATETIME(0) and 64 KiB TEXT, would be narrower)."""
+        from sqlalchemy.dialects import mysql
+
+        if isinstance(type_, sa.DateTime):
+            return mysql.DATETIME(fsp=6)
+        if isinstance(type_, sa.Text) and type_.length is None:
+            return mysql.LONGTEXT()
+        return None
     identifier_quote = "`"
 
     def __init__(self, mariadb: bool = True) -> None:
@@ -160,3 +177,86 @@ class MySQLDialect(Dialect):
     def delete_some(self, table_sql: str, where_sql: str, limit: int) -> str:
         # MySQL and MariaDB take a LIMIT on a single-table DELETE (no row identity to select by).
         return f"DELETE FROM {table_sql} WHERE {where_sql} LIMIT {int(limit)}"
+
+    # -- schema: normalised types and aligning DDL ------------------------------------------------
+    default_timestamp_precision = 0     # DATETIME / TIMESTAMP / TIME without (fsp): whole seconds
+    default_float_bits = 24             # FLOAT is single precision, DOUBLE double
+
+    def sa_dialect(self) -> sa.Dialect:
+        return mysql_dialect.dialect()
+
+    def describe_type(self, sa_type: Any, charset: str | None = None) -> ColumnType:
+        name = type(sa_type).__name__.upper()
+        if name == "TINYINT" and getattr(sa_type, "display_width", None) == 1:
+            return ColumnType(TypeFamily.BOOLEAN, declared=self.declared(sa_type))
+        if name in _SIZED_TEXT:
+            return _sized(super().describe_type(sa_type, charset), name)
+        return super().describe_type(sa_type, charset)
+
+    def describe_ddl_type(self, dtype: Any, charset: str | None = None) -> ColumnType:
+        kind = str(dtype.this.name).upper()
+        if kind == "TINYINT" and type_args(dtype) == ["1"]:
+            return ColumnType(TypeFamily.BOOLEAN, declared=dtype.sql(dialect="mysql"))
+        described = super().describe_ddl_type(dtype, charset)
+        return _sized(described, kind) if kind in _SIZED_TEXT else described
+
+    def table_charset(self, inspector: sa.Inspector, table: str, schema: str | None) -> str | None:
+        try:
+            options = inspector.get_table_options(table, schema=schema)
+        except (NotImplementedError, sa.exc.SQLAlchemyError):
+            return None
+        value = options.get("mysql_default charset") or options.get("mariadb_default charset")
+        return str(value) if value else None
+
+    def type_sql(self, ctype: ColumnType) -> str:
+        f = ctype.family
+        if f is TypeFamily.TEXT:
+            n = ctype.chars_possible()
+            base = f"VARCHAR({n})" if n is not None and n <= 16383 else "LONGTEXT"
+            charset = _MYSQL_CHARSET.get((ctype.charset or "").lower(), (ctype.charset or "").lower())
+            return f"{base} CHARACTER SET {charset}" if charset in _KNOWN_MYSQL_CHARSETS else base
+        if f is TypeFamily.INTEGER or (f is TypeFamily.DECIMAL and ctype.scale == 0 and ctype.precision
+                                       and ctype.precision <= 18):
+            bits = integer_bits_for(ctype)
+            if ctype.unsigned:
+                name = next((n for n, b in _INTS if b + 1 >= bits), None)
+                return f"{name} UNSIGNED" if name else "DECIMAL(20,0)"
+            name = next((n for n, b in _INTS if b >= bits), None)
+            return name or f"DECIMAL({min(65, math.ceil(bits / math.log2(10)))},0)"
+        if f is TypeFamily.DECIMAL:
+            if ctype.precision is None:
+                return "DECIMAL(65,30)"
+            return f"DECIMAL({min(65, ctype.precision)},{min(30, ctype.scale or 0)})"
+        if f is TypeFamily.FLOAT:
+            return "FLOAT" if (ctype.precision or 53) <= 24 else "DOUBLE"
+        if f in (TypeFamily.TIMESTAMP, TypeFamily.TIME):
+            word = "DATETIME" if f is TypeFamily.TIMESTAMP else "TIME"
+            p = min(6, ctype.timestamp_precision or 0)
+            return f"{word}({p})" if p else word
+        if f is TypeFamily.BINARY:
+            n = ctype.length
+            return f"VARBINARY({n})" if n is not None and n <= 65532 else "LONGBLOB"
+        return {TypeFamily.DATE: "DATE", TypeFamily.BOOLEAN: "BOOLEAN",
+                TypeFamily.JSON: "JSON"}.get(f, ctype.declared or "LONGTEXT")
+
+    def alter_column(self, table_sql: str, column: str, ctype: ColumnType, nullable: bool, *,
+                     retype: bool, renull: bool, family_changed: bool) -> list[str]:
+        # MODIFY restates the whole column: type and nullability in one statement (a DEFAULT or
+        # COMMENT of the column must be restated by hand: review before applying).
+        null = "NULL" if nullable else "NOT NULL"
+        return [f"ALTER TABLE {table_sql} MODIFY COLUMN {self.quote(column)} {self.type_sql(ctype)} {null}"]
+
+
+# MySQL text and blob types whose size the type name fixes: (bytes, unit).
+_SIZED_TEXT = {"TINYTEXT": 255, "TEXT": 65535, "MEDIUMTEXT": 16777215, "LONGTEXT": None,
+               "TINYBLOB": 255, "BLOB": 65535, "MEDIUMBLOB": 16777215, "LONGBLOB": None}
+_INTS = (("TINYINT", 7), ("SMALLINT", 15), ("MEDIUMINT", 23), ("INT", 31), ("BIGINT", 63))
+_MYSQL_CHARSET = {"al32utf8": "utf8mb4", "utf-8": "utf8mb4", "zhs16gbk": "gbk", "we8iso8859p1": "latin1",
+                  "us7ascii": "ascii", "al16utf16": "utf8mb4"}
+_KNOWN_MYSQL_CHARSETS = frozenset({"utf8mb4", "utf8mb3", "utf8", "latin1", "ascii", "gbk", "gb2312", "gb18030",
+                                   "big5", "binary"})
+
+
+def _sized(ctype: ColumnType, name: str) -> ColumnType:
+    size = _SIZED_TEXT[name]
+    return replace(ctype, length=size, length_unit="byte" if size is not None else "char")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import sqlalchemy as sa
 import sqlglot
+from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
 from syncverify.dialects.base import BUREAU_TIME_ZONE, Canon, ColumnInfo, Dialect, ValueKind
+from syncverify.dialects.types import ColumnType, TypeFamily, integer_bits_for
 
 # Prepended by hashing_query: the one statement the verifier itself sends ahead of a query.
 _NO_SORT = "SET LOCAL enable_sort = off; "
@@ -162,3 +166,44 @@ class PostgreSQLDialect(Dialect):
         # transaction that selects and deletes, which is all the repair needs.
         return (f"DELETE FROM {table_sql} WHERE ctid IN "
                 f"(SELECT ctid FROM {table_sql} WHERE {where_sql} LIMIT {int(limit)})")
+
+    # -- schema: normalised types and aligning DDL ------------------------------------------------
+    default_timestamp_precision = 6     # timestamp / time without (p): microseconds
+    default_float_bits = 53             # float without (p) is double precision
+    default_charset = "utf-8"           # the server encoding (UTF8 assumed, see the class docstring)
+
+    def sa_dialect(self) -> sa.Dialect:
+        return pg_dialect.dialect()
+
+    def type_sql(self, ctype: ColumnType) -> str:
+        f = ctype.family
+        if f is TypeFamily.TEXT:
+            n = ctype.chars_possible()
+            return f"VARCHAR({n})" if n is not None and n <= 10485760 else "TEXT"
+        if f is TypeFamily.INTEGER:
+            bits = integer_bits_for(ctype)
+            name = next((n for n, b in (("SMALLINT", 15), ("INTEGER", 31), ("BIGINT", 63)) if b >= bits), None)
+            return name or f"NUMERIC({math.ceil(bits / math.log2(10))},0)"
+        if f is TypeFamily.DECIMAL:
+            if ctype.precision is None:
+                return "NUMERIC"
+            return f"NUMERIC({min(1000, ctype.precision)},{ctype.scale or 0})"
+        if f is TypeFamily.FLOAT:
+            return "REAL" if (ctype.precision or 53) <= 24 else "DOUBLE PRECISION"
+        if f in (TypeFamily.TIMESTAMP, TypeFamily.TIME):
+            word = "TIMESTAMP" if f is TypeFamily.TIMESTAMP else "TIME"
+            p = min(6, 6 if ctype.timestamp_precision is None else ctype.timestamp_precision)
+            return f"{word}({p})" + (" WITH TIME ZONE" if ctype.timezone else "")
+        return {TypeFamily.DATE: "DATE", TypeFamily.BOOLEAN: "BOOLEAN", TypeFamily.BINARY: "BYTEA",
+                TypeFamily.JSON: "JSONB"}.get(f, ctype.declared or "TEXT")
+
+    def alter_column(self, table_sql: str, column: str, ctype: ColumnType, nullable: bool, *,
+                     retype: bool, renull: bool, family_changed: bool) -> list[str]:
+        col, out = self.quote(column), []
+        if retype:
+            spelled = self.type_sql(ctype)
+            using = f" USING {col}::{spelled}" if family_changed else ""
+            out.append(f"ALTER TABLE {table_sql} ALTER COLUMN {col} TYPE {spelled}{using}")
+        if renull:
+            out.append(f"ALTER TABLE {table_sql} ALTER COLUMN {col} {'DROP' if nullable else 'SET'} NOT NULL")
+        return out

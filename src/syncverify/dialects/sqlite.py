@@ -15,7 +15,11 @@ import os
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
 from syncverify.dialects.base import Canon, ColumnInfo, Dialect
+from syncverify.dialects.types import ColumnType, TypeFamily
 
 
 def sha256_hex(text: str | None) -> str | None:
@@ -237,3 +241,32 @@ class SQLiteDialect(Dialect):
         # rowid tells identical copies apart (tables WITHOUT ROWID must have a unique key anyway).
         return (f"DELETE FROM {table_sql} WHERE rowid IN "
                 f"(SELECT rowid FROM {table_sql} WHERE {where_sql} LIMIT {int(limit)})")
+
+    # -- schema: normalised types and aligning DDL ------------------------------------------------
+    # SQLite enforces none of the declared lengths or precisions; the declared type is the
+    # contract the applications writing the file keep, so it is what the schema check reads.
+    default_charset = "utf-8"
+
+    def sa_dialect(self) -> sa.Dialect:
+        return sqlite_dialect.dialect()
+
+    def type_sql(self, ctype: ColumnType) -> str:
+        f = ctype.family
+        if f is TypeFamily.TEXT:
+            n = ctype.chars_possible()
+            return f"VARCHAR({n})" if n is not None else "TEXT"
+        if f is TypeFamily.DECIMAL:
+            return f"NUMERIC({ctype.precision},{ctype.scale or 0})" if ctype.precision else "NUMERIC"
+        if f in (TypeFamily.TIMESTAMP, TypeFamily.TIME):
+            return "DATETIME" if f is TypeFamily.TIMESTAMP else "TIME"
+        return {TypeFamily.INTEGER: "INTEGER", TypeFamily.FLOAT: "REAL", TypeFamily.DATE: "DATE",
+                TypeFamily.BOOLEAN: "BOOLEAN", TypeFamily.BINARY: "BLOB", TypeFamily.JSON: "JSON"}.get(
+            f, ctype.declared or "TEXT")
+
+    def alter_column(self, table_sql: str, column: str, ctype: ColumnType, nullable: bool, *,
+                     retype: bool, renull: bool, family_changed: bool) -> list[str]:
+        # SQLite has no ALTER COLUMN: the table is rebuilt (new table, copy, drop, rename).
+        null = "" if nullable else " NOT NULL"
+        return [f"-- SQLite cannot alter column {self.quote(column)} of {table_sql} in place: rebuild the "
+                f"table with {self.quote(column)} {self.type_sql(ctype)}{null} (CREATE, INSERT ... SELECT, "
+                f"DROP, ALTER TABLE ... RENAME)"]

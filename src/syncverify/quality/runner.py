@@ -12,6 +12,7 @@ raises, so :func:`run_suites` always runs every suite it is given.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -100,6 +101,14 @@ def _window_select(table: sa.TableClause, window_column: str | None, window: Win
     return select
 
 
+def quiet_gx() -> None:
+    """Great Expectations logs every metric it computes at INFO (about 390 lines for the suites
+    of one link): an operator reading a task log wants the one summary line per suite the caller
+    writes. Its own warnings and errors stay."""
+    for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def run_suite(url_or_engine: str | sa.Engine, table: str | None, suite: SuiteSpec | str | Path, *,
               window_column: str | None = None, window: Window | None = None, sample_keys: int = 5,
               schema: str | None = None, suites_dir: str | Path = "expectations",
@@ -113,6 +122,7 @@ def run_suite(url_or_engine: str | sa.Engine, table: str | None, suite: SuiteSpe
     (default: the local time of this process). Returns a :class:`SuiteResult`; never raises for
     a problem of this suite (it is then ``not_run`` with ``error``).
     """
+    quiet_gx()
     started = time.monotonic()
     name = str(suite.name if isinstance(suite, SuiteSpec) else Path(str(suite)).stem)
     try:

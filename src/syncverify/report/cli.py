@@ -23,7 +23,20 @@ def _report(args: argparse.Namespace) -> int:
     print(f"reports for {args.month} written to {month_dir}:")
     for path in written:
         print(f"  {path}")
+    _summary(month_dir / "consistency.json")
     return ExitCode.OK
+
+
+def _summary(path: Any) -> None:
+    """The month's state in two lines: its rate, and the runs it comes from with their times
+    (Beijing time, zone shown — the same convention as the reports)."""
+    import json
+
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    rate = doc["overall"]["rate"]
+    print(f"consistency: {'-' if rate is None else f'{rate * 100:.2f} %'} of {doc['overall']['items']} items")
+    for run in doc.get("runs") or []:
+        print(f"  from run {run['id']} ({run['kind']}, {run['status']}, finished {run['finished_at'] or '-'})")
 
 
 def register(subparsers: Any) -> None:

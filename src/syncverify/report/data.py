@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from syncverify.catalog import Catalog
 from syncverify.report.masker import Masker
+from syncverify.report.schema_rows import SchemaRow, schema_rows
 from syncverify.report.synclog_data import SynclogData, build_synclog
 from syncverify.results import CheckKind, CheckResult, Outcome
 from syncverify.store import Store
@@ -248,6 +249,7 @@ class ConsistencyData:
     warnings: list[str] = field(default_factory=list)  # corrupt store rows skipped, by table / id / check
     # Every run whose results make up the month's state, oldest first: {id, kind, status, finished_at}
     runs: list[dict[str, Any]] = field(default_factory=list)
+    schema: list[SchemaRow] = field(default_factory=list)   # per link and table, errors first
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -712,6 +714,7 @@ def build_consistency(store: Store, month: str, catalog: Catalog, *, as_of: date
     data.differences = difference_keys(group_items(results), catalog, masker)
     data.differences_total = {n: sum(getattr(i, n) for i in items) for n in DIFF_LISTS}
     data.warnings = warnings
+    data.schema = schema_rows(results)
     with store.session() as s:
         data.runs = [{"id": r.id, "kind": r.kind, "status": r.status, "finished_at": zoned_text(r.finished_at)}
                      for r in month_runs(s, month)]
@@ -864,4 +867,8 @@ def build_report_data(store: Store, month: str, catalog: Catalog, *, as_of: date
     parse_month(month)
     consistency = build_consistency(store, month, catalog, as_of=as_of)
     synclog = build_synclog(store.synclog_analysis(month), month, catalog, generated_at=consistency.generated_at)
+    if not synclog.available:
+        # Said, not left out: a month whose logs were not found has no root causes from them.
+        why = f": {synclog.missing}" if synclog.missing else ""
+        consistency.warnings.append(f"no sync-log analysis for {month}{why}")
     return ReportData(month=month, consistency=consistency, synclog=synclog)

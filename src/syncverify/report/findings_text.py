@@ -59,6 +59,18 @@ def _n(value: Any) -> str:
     return f"{v:,.0f}" if abs(v) >= 10 or v == int(v) else f"{v:.2f}"
 
 
+def _open_zh(e: dict[str, Any]) -> str:
+    """``，截至 10-31 24:00（Asia/Shanghai）仍未结束`` for an episode still open at the window's end."""
+    if not e.get("open"):
+        return ""
+    at = str(e.get("open_at") or "")
+    stamp = _t(at)
+    if at[11:16] == "00:00" and len(at) >= 10:
+        from datetime import date, timedelta
+        stamp = f"{(date.fromisoformat(at[:10]) - timedelta(days=1)).strftime('%m-%d')} 24:00"
+    return f"，截至 {stamp}（{e.get('time_zone') or ''}）仍未结束"
+
+
 def finding_zh(f: dict[str, Any]) -> tuple[str, str] | None:
     """(title, action) in Chinese from a finding's kind and evidence; None for unknown kinds."""
     e: dict[str, Any] = f.get("evidence_raw") or {}
@@ -71,7 +83,7 @@ def finding_zh(f: dict[str, Any]) -> tuple[str, str] | None:
             storm = "，并伴随重试风暴" if e.get("retry_storm") else ""
             title = (
                 f"{link}：{start}～{end} 表 {tables} 出现 {_n(e.get('errors'))} 次 {e.get('code')} 错误"
-                f"（{CATEGORY_ZH.get(category, category)}）{storm}"
+                f"（{CATEGORY_ZH.get(category, category)}）{storm}{_open_zh(e)}"
             )
             action = ACTION_ZH.get(category, ACTION_ZH["other"]).format(table=tables, code=e.get("code"))
             if e.get("retry_storm"):
@@ -83,8 +95,9 @@ def finding_zh(f: dict[str, Any]) -> tuple[str, str] | None:
                 if e.get("backlog_peak") is not None
                 else ""
             )
+            silent = f"日志自 {_t(e.get('last_line'))} 起中断，" if e.get("reason") == "log_silent" else ""
             return (
-                f"{link}：{start}～{end} 停滞 {_n(e.get('minutes'))} 分钟，未应用任何数据{grew}",
+                f"{link}：{start}～{end} 停滞 {_n(e.get('minutes'))} 分钟，{silent}未应用任何数据{grew}{_open_zh(e)}",
                 f"检查 {link} 的应用（replicat）进程及源端抽取在 {start}～{end} 的状态（阻塞会话、"
                 f"连接丢失、任务暂停）；"
                 "增加“积压大于 0 而长时间无应用”的告警，并核实该时段写入的数据已到达目标端。",

@@ -314,6 +314,9 @@ def write_reports(
     """
     translator(lang)  # an unknown language fails before anything is written
     data = build_report_data(store, month, catalog, as_of=as_of)
+    from syncverify.report.synclog_history import add_history
+
+    add_history(data.synclog, store, month, catalog)   # coverage, volume history, month-over-month trend
     out = Path(out_dir)
     written = write_month(data, out, lang)
     written.append(write_index(out, lang))

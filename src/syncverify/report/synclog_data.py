@@ -58,6 +58,10 @@ class SynclogData:
     findings: list[dict[str, Any]] = field(default_factory=list)
     correlations: list[dict[str, Any]] = field(default_factory=list)
     parse: dict[str, Any] = field(default_factory=dict)
+    missing: str | None = None   # why the month has no analysis (a run found no logs), shown as a warning
+    # from the store (report.synclog_history): links with and without logs, this vs last month
+    coverage: dict[str, Any] = field(default_factory=dict)
+    trend: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,6 +141,8 @@ def build_synclog(payload: dict[str, Any] | None, month: str, catalog: Catalog, 
     """The sync-log report of ``month`` from the stored analysis (``None``: no analysis yet)."""
     if not payload:
         return SynclogData(month=month, generated_at=generated_at, available=False)
+    if payload.get("missing") and not payload.get("links"):
+        return SynclogData(month=month, generated_at=generated_at, available=False, missing=str(payload["missing"]))
     masker = Masker(catalog)
     raw_links = [lk for lk in payload.get("links") or [] if isinstance(lk, dict)]
     links = [_link(raw, catalog, masker) for raw in raw_links]

@@ -6,6 +6,8 @@ XCom) and returns a short JSON-able summary for XCom; the full results go to the
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from syncverify.store import Store
 # The DAGs import this module in every Airflow task: from here on, every syncverify log record
 # (and logged traceback) in the task log has its credentials masked.
 _mask_logs()
+log = logging.getLogger(__name__)
 
 
 def options_from(params: dict[str, Any]) -> RunOptions:
@@ -59,8 +62,9 @@ def start_run(params: dict[str, Any], store: Store | None = None) -> dict[str, A
 
 
 def run_checks(params: dict[str, Any], link_id: str, table: str | None = None,
-               store: Store | None = None) -> dict[str, Any]:
-    """Run one hop's checks (all its tables, or one) inside an open run; finished ones are skipped."""
+               store: Store | None = None, on_result: Callable[[CheckResult], None] | None = None) -> dict[str, Any]:
+    """Run one hop's checks (all its tables, or one) inside an open run; finished ones are skipped.
+    ``on_result`` sees each result once it is recorded (the Airflow task logs one line per check)."""
     store = store or Store()
     options = options_from(params)
     if options.run_id is None:
@@ -70,7 +74,7 @@ def run_checks(params: dict[str, Any], link_id: str, table: str | None = None,
     context = CheckContext(catalog=catalog, options=options, window=window_of(options))
     todo, skipped = pending_checks(store, options.run_id, selected, context)
     summary = RunSummary(run_id=options.run_id, status="running", skipped=skipped)
-    record = Recorder(store, options.run_id, summary)
+    record = Recorder(store, options.run_id, summary, on_result)
     for lc in todo:
         for result in execute(lc, context):
             record(result)
@@ -159,8 +163,20 @@ def incremental(params: dict[str, Any], logical_date: datetime | None = None,
     options.window = (end - timedelta(hours=hours), end)   # each link still cuts off at now - grace
     options.now = now if now.tzinfo else now.replace(tzinfo=UTC)
     options.tables = options.tables or [t.name for t in catalog.tables.values() if t.window_column]
-    summary = verify(options, store, catalog=catalog)
+    # Every backlog result is snapshotted and judged over the group's offset history (a stuck
+    # consumer under the threshold is an anomaly) before the run closes.
+    from syncverify.kafka.health import observer
+
+    options.run_id = options.run_id or _new_run_id("incremental")
+    summary = verify(options, store, catalog=catalog, on_result=observer(store, options.run_id, options.now))
     return {**summary.to_dict(), "params": {**params, "run_id": summary.run_id, "kind": "incremental"}}
+
+
+def _new_run_id(kind: str) -> str:
+    """A run id chosen before the run starts (the consumer-health hook records under it)."""
+    import uuid
+
+    return f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
 def _node_tables(catalog: Any, options: RunOptions) -> dict[str, set[str]]:
@@ -210,6 +226,10 @@ def run_quality(params: dict[str, Any], store: Store | None = None) -> dict[str,
                                      window_column=table.window_column,
                                      window=window if table.window_column else None,
                                      now=local_now(options.now), schema=node.schema_name)
+            log.info("suite %s on %s.%s: %s, %s rows, %d of %d expectations failed, %.1f s%s",
+                     suite_result.suite, node_id, name, suite_result.status.value, suite_result.row_count,
+                     len(suite_result.failed), len(suite_result.expectations), suite_result.seconds,
+                     f" ({suite_result.error})" if suite_result.error else "")
             for result in to_check_results(suite_result, node_id):
                 result.table = name
                 result.check_id = f"quality/{node_id}/{name}"
@@ -226,10 +246,11 @@ def analyse_sync_logs(params: dict[str, Any], store: Store | None = None) -> dic
 
     store = store or Store()
     options = options_from(params)
-    logs_dir = params.get("logs_dir")
-    if not logs_dir or not Path(logs_dir).is_dir():
-        return {"analysed": False, "reason": f"no sync-log folder {logs_dir!r}"}
     month = options.month or ""
+    logs_dir, origin = sync_log_folder(params)
+    if logs_dir is None or not Path(logs_dir).is_dir():
+        where = f"{logs_dir!r} ({origin})" if logs_dir else "(no logs_dir in the form, no synclog_dir in the profile)"
+        return _no_sync_logs(store, month, f"no sync-log folder {where}", options.run_id)
     # The month's anomalies (this run's over the earlier runs'), not this run's alone: a re-run
     # of one link must not leave the analysis explaining that link only.
     if month:
@@ -242,10 +263,43 @@ def analyse_sync_logs(params: dict[str, Any], store: Store | None = None) -> dic
     analysis = analyse(logs_dir, month, formats, anomalies=anomalies)
     payload = analysis.to_dict()
     if not payload.get("links"):
-        # A folder without the month's logs must not replace the month's analysis with nothing.
-        return {"analysed": False, "reason": f"no sync-log lines of {month} in {logs_dir!r}"}
+        return _no_sync_logs(store, month, f"no sync-log lines of {month} in {logs_dir!r} ({origin})", options.run_id)
     store.save_synclog_analysis(month, payload, run_id=options.run_id)
-    return {"analysed": True, "links": len(payload.get("links", [])), "findings": len(payload.get("findings", []))}
+    log.info("sync logs of %s in %s (%s): %d links, %d findings", month, logs_dir, origin,
+             len(payload.get("links", [])), len(payload.get("findings", [])))
+    return {"analysed": True, "logs_dir": logs_dir, "links": len(payload.get("links", [])),
+            "findings": len(payload.get("findings", []))}
+
+
+def sync_log_folder(params: dict[str, Any]) -> tuple[str | None, str]:
+    """The sync-log folder of a run and where it came from: the form's ``logs_dir``, else the
+    connection profile's ``synclog_dir`` (the deployment keeps its logs where its nodes are)."""
+    from syncverify.connect.resolve import profile_synclog_dir
+
+    if params.get("logs_dir"):
+        return str(params["logs_dir"]), "logs_dir"
+    found = profile_synclog_dir(params.get("profile"))
+    return (str(found), "the profile's synclog_dir") if found else (None, "")
+
+
+def _no_sync_logs(store: Store, month: str, reason: str, run_id: str | None) -> dict[str, Any]:
+    """A month without logs is a warning in the task log and the reports, not silence.
+
+    A folder without the month's logs must not replace an earlier analysis of the month with
+    nothing: the reason is stored only when the month has no analysis yet, as a marker that the
+    reports show as a warning (and that the tickets read as "no analysis").
+    """
+    log.warning("sync logs of %s not analysed: %s", month or "?", reason)
+    if month and stored_synclog_analysis(store, month) is None:
+        store.save_synclog_analysis(month, {"links": [], "findings": [], "missing": reason}, run_id=run_id)
+    return {"analysed": False, "warning": reason}
+
+
+def stored_synclog_analysis(store: Store, month: str) -> dict[str, Any] | None:
+    """The month's sync-log analysis, ``None`` when there is none (or only the marker of a
+    run that found no logs)."""
+    payload = store.synclog_analysis(month)
+    return None if not payload or (payload.get("missing") and not payload.get("links")) else payload
 
 
 def open_tickets(params: dict[str, Any], store: Store | None = None) -> dict[str, Any]:
@@ -262,9 +316,9 @@ def open_tickets(params: dict[str, Any], store: Store | None = None) -> dict[str
     if not options.open_tickets:
         return {"skipped": "open_tickets is off"}
     assert options.run_id is not None
-    results = store.results(options.run_id)
     catalog = load_catalog(options.catalog_path)
-    analysis = store.synclog_analysis(options.month) if options.month else None
+    results = _ticket_input(store, options, catalog)
+    analysis = stored_synclog_analysis(store, options.month) if options.month else None
     findings = [finding_from_dict(f) for f in analysis.get("findings") or []] if analysis else None
     analysed = [str(la.get("link")) for la in analysis.get("links") or []] if analysis else None
 
@@ -279,6 +333,31 @@ def open_tickets(params: dict[str, Any], store: Store | None = None) -> dict[str
     delivered = deliver_pending(store, configured_sinks())
     open_now = lifecycle.list_tickets(store, open_only=True)
     return {"tickets": sorted(set(ids)), "open": len(open_now), "deliveries": delivered.to_dict()}
+
+
+def _ticket_input(store: Store, options: RunOptions, catalog: Any) -> list[CheckResult]:
+    """The run's results to open tickets from, less those that only repeat a fault another run
+    of the month found (a quality rule broken downstream of a hop this run did not re-check).
+
+    A re-run of zz11 alone once opened a ticket for a GX failure on hq.query_db that the full
+    run had filed as evidence of another hop's ticket: alone, the run could not tell it was an
+    echo. Echoes are told from the month's state; a full run drops nothing.
+    """
+    from syncverify.tickets.incidents import attribute
+
+    assert options.run_id is not None
+    own = store.results(options.run_id)
+    if not options.month:
+        return own
+    month = [m.result for m in store.month_results(options.month, with_run=options.run_id)]
+    if len(month) == len(own):
+        return own
+    mine = {r.check_id for r in own}
+    attributed = attribute(month, catalog)
+    heads_here = {a.unit.key for a in attributed if a.role == "head" and a.result.check_id in mine}
+    elsewhere = {a.result.check_id for a in attributed
+                 if a.role != "head" and a.result.check_id in mine and a.unit.key not in heads_here}
+    return [r for r in own if r.check_id not in elsewhere]
 
 
 def write_reports(params: dict[str, Any], out: str, store: Store | None = None) -> dict[str, Any]:
@@ -310,36 +389,81 @@ def sla_watch(params: dict[str, Any], store: Store | None = None) -> dict[str, A
 
 def daily_patrol(params: dict[str, Any], logical_date: datetime | None = None,
                  store: Store | None = None) -> dict[str, Any]:
-    """The daily patrol: row counts of yesterday per link (synced volume on both sides), the
-    consumer backlog of every Kafka link, and the sync-log errors of that day per link."""
+    """The daily patrol, the tender's four daily duties: the consumer backlog of every Kafka link
+    (judged over its offset history), row counts of the day on both sides of every link, the
+    sync-log errors and incidents of that day, and why what did not sync did not.
+
+    Kept as a record: ``<reports_dir>/patrol/YYYY-MM-DD.html`` and ``.json`` (``reports_dir``
+    default ``reports``); its anomalies open or update tickets through the incident model (only
+    anomalies: a one-day count that agrees must not mark a month's ticket repaired) and the
+    tickets' events go out through the configured sinks. Returns the page's paths in ``files``.
+    """
     from datetime import date, timedelta
 
+    from syncverify.kafka.health import observer
+    from syncverify.runner.patrol import duties, write_page
     from syncverify.runner.verify import verify
     from syncverify.runner.windows import local_now
 
     store = store or Store()
     day = date.fromisoformat(params["day"]) if params.get("day") else (local_now(logical_date) - timedelta(days=1)).date()
     start = datetime(day.year, day.month, day.day)
-    options = options_from({**{k: v for k, v in params.items() if k != "day"}, "kind": "patrol", "depth": "count",
-                            "month": f"{day:%Y-%m}", "window": [start.isoformat(), (start + timedelta(days=1)).isoformat()]})
+    options = options_from({**{k: v for k, v in params.items() if k not in ("day", "now")}, "kind": "patrol",
+                            "depth": "count", "month": f"{day:%Y-%m}",
+                            "window": [start.isoformat(), (start + timedelta(days=1)).isoformat()]})
     options.now = logical_date
-    summary = verify(options, store)
-    volume = {r.check_id: {"source": r.source_rows, "target": r.target_rows, "outcome": r.outcome.value}
-              for r in summary.results if r.kind.value == "count"}
-    backlog = {r.link_id: r.details.get("total_lag") for r in summary.results if r.kind.value == "kafka_backlog"}
-    errors: dict[str, int] = {}
-    logs_dir = params.get("logs_dir")
-    if logs_dir and Path(logs_dir).is_dir():
-        from syncverify.synclog import analyse, load_formats
+    taken_at = datetime.fromisoformat(params["now"]) if params.get("now") else datetime.now(UTC)
+    catalog = load_catalog(options.catalog_path)
+    options.run_id = options.run_id or _new_run_id("patrol")
+    summary = verify(options, store, catalog=catalog, on_result=observer(store, options.run_id, taken_at))
+    analysis = _patrol_analysis(params, options, catalog, day, summary.anomalies)
+    record = duties(day, summary.results, analysis, catalog)
+    tickets, deliveries = _patrol_tickets(store, summary.anomalies, options, catalog, analysis)
+    record.update(run_id=summary.run_id, generated_at=datetime.now().replace(microsecond=0).isoformat(sep=" "),
+                  tickets=tickets, deliveries=deliveries)
+    files = write_page(record, params.get("reports_dir") or "reports", lang=params.get("lang", "zh"))
+    return {"day": day.isoformat(), "run_id": summary.run_id, "links_checked": len(record["volume"]),
+            "volume_mismatches": sorted(v["check_id"] for v in record["volume"] if v["outcome"] == "inconsistent"),
+            "backlog": {b["link"]: b["total_lag"] for b in record["backlog"]},
+            "stuck": sorted(b["link"] for b in record["backlog"] if b["stuck"]),
+            "errors": {e["link"]: e["errors"] for e in record["logs"]["errors"]},
+            "tickets": tickets, "files": [str(p) for p in files], "not_run": record["not_run"]}
 
-        formats_path = Path(options.catalog_path) / "synclog.yaml"
-        analysis = analyse(logs_dir, f"{day:%Y-%m}", load_formats(formats_path if formats_path.exists() else None))
-        for link in analysis.links:
-            matrix = link.error_matrix
-            if day.isoformat() in matrix.get("days", []):
-                row = matrix["counts"][matrix["days"].index(day.isoformat())]
-                if sum(row):
-                    errors[link.link] = int(sum(row))
-    return {"day": day.isoformat(), "run_id": summary.run_id, "links_checked": len(volume),
-            "volume_mismatches": sorted(k for k, v in volume.items() if v["outcome"] == "inconsistent"),
-            "backlog": backlog, "errors": errors, "not_run": [r.check_id for r in summary.not_run]}
+
+def _patrol_analysis(params: dict[str, Any], options: RunOptions, catalog: Any, day: Any,
+                     anomalies: list[CheckResult]) -> Any:
+    """The sync logs of the patrolled month up to the end of that day (an incident still going
+    at midnight is reported as still open), or None without a log folder."""
+    from datetime import timedelta
+
+    from syncverify.synclog import analyse, load_formats
+
+    logs_dir, _origin = sync_log_folder(params)
+    if not logs_dir or not Path(logs_dir).is_dir():
+        return None
+    formats_path = Path(options.catalog_path) / "synclog.yaml"
+    end = datetime(day.year, day.month, day.day) + timedelta(days=1)
+    try:
+        return analyse(logs_dir, f"{day:%Y-%m}", load_formats(formats_path if formats_path.exists() else None),
+                       anomalies=anomalies, window_end=end, expected_links=list(catalog.links))
+    except Exception as exc:   # the page still says what the checks found
+        log.warning("sync logs of %s not analysed for the patrol: %s", day, exc)
+        return None
+
+
+def _patrol_tickets(store: Store, anomalies: list[CheckResult], options: RunOptions, catalog: Any,
+                    analysis: Any) -> tuple[list[int], dict[str, Any]]:
+    """Open or update one ticket per root fault the patrol found, then deliver the outbox."""
+    if not options.open_tickets or not anomalies:
+        return [], {"delivered": [], "failed": [], "skipped": []}
+    from syncverify.tickets import lifecycle
+    from syncverify.tickets.cause import root_cause
+    from syncverify.tickets.outbox import deliver_pending
+    from syncverify.tickets.sinks import configured_sinks
+
+    findings = analysis.findings if analysis is not None else None
+    analysed = [la.link for la in analysis.links] if analysis is not None else None
+    assert options.run_id is not None
+    ids = lifecycle.open_or_update(store, anomalies, run_id=options.run_id, catalog=catalog,
+                                   evidence_extra=lambda r: {"root_cause": root_cause(r, findings, analysed)})
+    return sorted(set(ids)), deliver_pending(store, configured_sinks()).to_dict()

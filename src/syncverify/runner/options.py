@@ -15,12 +15,14 @@ class Depth(StrEnum):
     TOTALS    counts plus business totals (count, SUM of amounts) per day
     CHECKSUM  totals plus a full checksum (count + hash sums) of every compared column
     DIFF      totals plus the exact differences down to the keys, confirmed after a delay
+    SCHEMA    only the schema check (reflection: types, lengths, nullability, keys; no row read)
     """
 
     COUNT = "count"
     TOTALS = "totals"
     CHECKSUM = "checksum"
     DIFF = "diff"
+    SCHEMA = "schema"
 
 
 @dataclass

@@ -95,17 +95,20 @@ def units(catalog: Catalog, options: RunOptions) -> list[Unit]:
     hop the selection keeps. A hop shared by several flows is checked once, under its first
     flow; hops on no flow come last."""
     checks = plan(catalog, options)
-    count: dict[tuple[str, str], int] = {}
+    # Indexed by link: a catalog of hundreds of links and thousands of tables must stay linear
+    # (the DAG file calls this at parse time).
+    by_link: dict[str, dict[str, int]] = {}
     for lc in checks:
-        count[(lc.link.id, lc.table.name)] = count.get((lc.link.id, lc.table.name), 0) + 1
+        tables = by_link.setdefault(lc.link.id, {})
+        tables[lc.table.name] = tables.get(lc.table.name, 0) + 1
     out: list[Unit] = []
     seen: set[tuple[str, str]] = set()
 
     def add(flow: str | None, link: str) -> None:
-        for (lid, table), n in count.items():
-            if lid == link and (lid, table) not in seen:
-                seen.add((lid, table))
-                out.append(Unit(flow, lid, table, n))
+        for table, n in by_link.get(link, {}).items():
+            if (link, table) not in seen:
+                seen.add((link, table))
+                out.append(Unit(flow, link, table, n))
 
     for flow in catalog.flows.values():
         for hop in flow.hops:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from syncverify.catalog import LinkCheck
 from syncverify.compare import CompareSpec, TableRef, business_totals, checksum, count_rows, diff_tables
 from syncverify.dialects import for_engine
-from syncverify.results import CheckResult
+from syncverify.errors import SyncverifyError
+from syncverify.masking import mask_text
+from syncverify.results import CheckKind, CheckResult
 from syncverify.runner.checks import CheckContext
 from syncverify.runner.options import Depth
 
@@ -50,9 +52,22 @@ def _label(result: CheckResult, lc: LinkCheck) -> CheckResult:
 
 
 def run_table_checks(lc: LinkCheck, ctx: CheckContext) -> list[CheckResult]:
-    source, target, spec = refs(lc, ctx)
+    from syncverify.schema.check import run_schema_check
+
     depth = ctx.options.depth
+    if depth is Depth.SCHEMA:
+        return [_label(run_schema_check(lc, ctx), lc)]
+    source, target, spec = refs(lc, ctx)
     results: list[CheckResult] = []
+    if depth is Depth.DIFF:
+        # The full verification also compares the two schemas (reflection only, no rows read):
+        # a narrower target column explains the write errors before it shows as differences.
+        # A schema that cannot be read is said (not run) and the diff still runs.
+        try:
+            results.append(run_schema_check(lc, ctx))
+        except SyncverifyError as exc:
+            results.append(CheckResult.not_run(CheckKind.SCHEMA, lc.link.id, lc.table.name, mask_text(str(exc)),
+                                               source_node=lc.source.id, target_node=lc.target.id))
     with_totals = depth is not Depth.COUNT and bool(spec.totals) and bool(spec.window_column)
     if depth is Depth.COUNT or (depth is Depth.TOTALS and not with_totals):
         # a count is the cheapest sign-off, and what TOTALS falls back to without amounts or window

@@ -47,7 +47,7 @@ class FaultSpec:
     node: str | None = None       # origin node of a quality fault
 
 
-# The faults of the demo world: every kind, on eleven different hops of six flows.
+# The faults of the demo world: every kind, on twelve different hops of seven flows.
 DEFAULT_FAULTS: tuple[FaultSpec, ...] = (
     FaultSpec("F01", "missing", "GXJF-QUERY", "fp_fpxx", 8),
     FaultSpec("F02", "missing", "zz04", "hz_tzd", 4, source_node="hq.red_notice_db"),
@@ -62,6 +62,7 @@ DEFAULT_FAULTS: tuple[FaultSpec, ...] = (
     FaultSpec("F11", "lagging_consumer", "YP-ENTRY", "yp_ypxx", 10),
     FaultSpec("F12", "quality", None, "fp_fpxx", 3, node="gx.issue_db"),
     FaultSpec("F13", "quality", None, "nsr_jcxx", 2, node="hq.data_support_db"),
+    FaultSpec("F14", "missing", "SS-ZNHD-XJ", "hd_hhjl", 5),
 )
 
 # Rows in flight at build time (not faults): (link, table, rows).

@@ -19,6 +19,7 @@ from typing import Any
 from syncverify.catalog import Catalog
 from syncverify.errors import SyncverifyError
 from syncverify.sandbox import ids
+from syncverify.sandbox.interaction import INTERACTION_NODES, generate_interaction
 from syncverify.sandbox.schema import TABLES
 
 Row = tuple[Any, ...]
@@ -38,7 +39,7 @@ GX_SUPPORT = "gx.data_support_db"
 GX_HUB = "gx.data_hub"
 HQ_KB = "hq.kb"
 ORIGIN_NODES = (TAX_CONTROL, ISSUE, YCS, DELIVERY_KAFKA, USE, ENTRY, RED_NOTICE, HQ_LEDGER, HQ_SUPPORT,
-                GX_SUPPORT, GX_HUB, HQ_KB)
+                GX_SUPPORT, GX_HUB, HQ_KB, *INTERACTION_NODES)
 
 # Invoices per origin at scale 1.0 (about 105,000 in all).
 BASE_COUNTS = {"SK": 25_000, "SD": 35_000, "LQ": 10_000, "OTHER": 35_000}
@@ -266,6 +267,7 @@ def generate_origins(catalog: Catalog, *, rng: random.Random, scale: float, mont
     _use_records(out, rng, invoices, reds, end)
     _reference_data(out, rng, gx_payers, all_payers, scale, start)
     _knowledge(out, rng, scale, start, end)
+    generate_interaction(out, rng, gx_payers, clock, scale, start, end)   # last: e-invoice rows stay as they were
     return out
 
 

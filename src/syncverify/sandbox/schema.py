@@ -127,6 +127,84 @@ knowledge = sa.Table(
     sa.Column("gxsj", sa.DateTime, nullable=False),
 )
 
+# --- interaction platform (征纳互动): precise push, case distribution, intelligent interaction,
+# knowledge search, operation patrol and behaviour data (tender §3.1.4, lines 1896-1920).
+
+# 精推推送记录 — pushes of the province's precise-push tasks (精推&分办库 -> 运行巡检 PG 库).
+push_record = sa.Table(
+    "jt_tsjl", metadata,
+    sa.Column("tsid", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("rwbh", sa.String(24), nullable=False),          # 精推任务编号 (issued by HQ, link ①)
+    sa.Column("nsrsbh", sa.String(20), nullable=False),
+    sa.Column("tsqd", sa.String(2), nullable=False),           # 01 电子税务局, 02 App, 03 短信, 04 征纳互动
+    sa.Column("tszt", sa.String(2), nullable=False),           # 01 已推送, 02 已读, 03 已反馈
+    sa.Column("swjg_dm", sa.String(11), nullable=False),
+    sa.Column("tssj", sa.DateTime, nullable=False),            # 推送时间
+    sa.Column("gxsj", sa.DateTime, nullable=False),
+)
+
+# 分办工单 — case-distribution work orders (精推&分办库 -> 运行巡检 PG 库).
+dispatch_order = sa.Table(
+    "fb_gd", metadata,
+    sa.Column("gdbh", sa.String(24), primary_key=True),        # 工单编号
+    sa.Column("nsrsbh", sa.String(20), nullable=False),
+    sa.Column("sxlx", sa.String(4), nullable=False),           # 事项类型
+    sa.Column("bt", sa.String(200), nullable=False),           # 标题
+    sa.Column("blswjg_dm", sa.String(11), nullable=False),     # 办理税务机关
+    sa.Column("gdzt", sa.String(2), nullable=False),           # 01 待分办, 02 办理中, 03 已办结
+    sa.Column("cjsj", sa.DateTime, nullable=False),            # 创建时间
+    sa.Column("bjsj", sa.DateTime, nullable=True),             # 办结时间
+    sa.Column("gxsj", sa.DateTime, nullable=False),
+)
+
+# 智能互动会话记录 — sessions between taxpayers and agents or the robot (智能互动库 -> 运行巡检 PG 库).
+session = sa.Table(
+    "hd_hhjl", metadata,
+    sa.Column("hhid", sa.String(32), primary_key=True),        # 会话 ID
+    sa.Column("nsrsbh", sa.String(20), nullable=True),         # anonymous visitors have none
+    sa.Column("qd", sa.String(2), nullable=False),             # 01 电子税务局, 02 App, 03 电话, 04 小程序
+    sa.Column("zxgh", sa.String(16), nullable=True),           # 坐席工号; NULL: answered by the robot
+    sa.Column("kssj", sa.DateTime, nullable=False),            # 开始时间
+    sa.Column("jssj", sa.DateTime, nullable=False),            # 结束时间
+    sa.Column("xxs", sa.Integer, nullable=False),              # 消息数
+    sa.Column("myd", sa.Integer, nullable=True),               # 满意度 1-5, NULL: not rated
+    sa.Column("gxsj", sa.DateTime, nullable=False),
+)
+
+# 知识检索引用 — knowledge searches and the article cited (知识库 -> 运行巡检 PG 库, SS22).
+knowledge_citation = sa.Table(
+    "zsk_jsyy", metadata,
+    sa.Column("yyid", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("zsid", sa.BigInteger, nullable=False),
+    sa.Column("jsc", sa.String(100), nullable=False),          # 检索词
+    sa.Column("yhlx", sa.String(2), nullable=False),           # 01 坐席, 02 纳税人
+    sa.Column("yysj", sa.DateTime, nullable=False),            # 引用时间
+    sa.Column("gxsj", sa.DateTime, nullable=False),
+)
+
+# 运行巡检业务统计 — daily figures per province (省局运行巡检库 -> 总局运行巡检库 via 税智撑).
+patrol_stat = sa.Table(
+    "xj_ywtj", metadata,
+    sa.Column("tjrq", sa.DateTime, nullable=False),            # 统计日期 (00:00 of the day)
+    sa.Column("sf_dm", sa.String(2), nullable=False),          # 省份: 45 广西, ...
+    sa.Column("zbdm", sa.String(20), nullable=False),          # 指标代码
+    sa.Column("zbz", sa.BigInteger, nullable=False),           # 指标值
+    sa.Column("gxsj", sa.DateTime, nullable=False),
+    sa.PrimaryKeyConstraint("tjrq", "sf_dm", "zbdm", name="pk_xj_ywtj"),
+)
+
+# 行为采集数据 — behaviour events of the collection tool, on Kafka into the 税智撑 hub (link ④).
+behaviour_event = sa.Table(
+    "xw_cjsj", metadata,
+    sa.Column("sjid", sa.String(32), primary_key=True),        # 事件 ID
+    sa.Column("yhid", sa.String(32), nullable=False),          # 用户 ID (pseudonymous)
+    sa.Column("nsrsbh", sa.String(20), nullable=True),
+    sa.Column("sjlx", sa.String(2), nullable=False),           # DJ 点击, LL 浏览, SS 搜索, TJ 提交
+    sa.Column("ym", sa.String(100), nullable=False),           # 页面
+    sa.Column("cjsj", sa.DateTime, nullable=False),            # 采集时间
+    sa.Column("gxsj", sa.DateTime, nullable=False),
+)
+
 TABLES: dict[str, sa.Table] = {t.name: t for t in metadata.sorted_tables}
 
 # Which table carries which columns as taxpayer ids / names (masked for people).

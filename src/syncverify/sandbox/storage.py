@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncverify.catalog import Node, NodeKind
+from syncverify.dialects import alike_everywhere
 from syncverify.errors import SyncverifyError, UnreachableError
 from syncverify.masking import mask_url
 from syncverify.sandbox.schema import TABLES
@@ -54,14 +55,14 @@ def table_for(name: str, *, physical: str | None = None, primary_key: bool = Tru
     Kafka message columns (message tables never have a primary key: a topic may repeat a key)."""
     src = TABLES[name]
     md = metadata or sa.MetaData()
-    cols = [sa.Column(c.name, c.type, nullable=c.nullable,
+    cols = [sa.Column(c.name, alike_everywhere(c.type), nullable=c.nullable,
                       primary_key=bool(c.primary_key and primary_key and not messages),
                       autoincrement=False)
             for c in src.columns]
     if messages:
         cols += [sa.Column("_partition", sa.Integer, nullable=False),
                  sa.Column("_offset", sa.BigInteger, nullable=False),
-                 sa.Column("_ts", sa.DateTime, nullable=False)]
+                 sa.Column("_ts", alike_everywhere(sa.DateTime()), nullable=False)]
     args: list[Any] = list(cols)
     if messages:
         args.append(sa.Index(f"ix_{physical or name}_key", *[c.name for c in src.primary_key.columns]))

@@ -152,11 +152,13 @@ def build_world(out_dir: str | Path, *, backend: str = "sqlite", scale: float = 
     manifest = {"month": month, "seed": seed, "scale": scale, "backend": backend,
                 "faults": planner.manifest_faults() if faults else [],
                 "in_flight": planner.manifest_in_flight(),
-                "incidents": [i.to_dict() for i in incidents],
+                "incidents": [{"id": f"L{n:02d}", **i.to_dict(), "fault": i.extra.get("fault"),
+                               "source": "consumer" if catalog.links[i.link].kind is LinkKind.KAFKA_CONSUMER else "dsg"}
+                              for n, i in enumerate(incidents, 1)],
                 "counts": counts}
     if isinstance(store, ServicesBackend):
         manifest["db_prefix"] = store.prefix
-    profile = {"profile": f"sandbox-{backend}",
+    profile = {"profile": f"sandbox-{backend}", "synclog_dir": str((out / "logs").resolve()),
                "nodes": {n: ({"url": u, "storage": "tables"} if catalog.nodes[n].is_kafka else {"url": u})
                          for n, u in urls.items()}}
     (out / CONNECTIONS).write_text(yaml.safe_dump(profile, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -323,15 +325,17 @@ def build_incidents(catalog: Catalog, planner: FaultPlanner, start: datetime, en
             if times:
                 out.append(Incident("error_burst", spec.link, min(times) - timedelta(minutes=3),
                                     max(times) + timedelta(minutes=3), table=spec.table,
-                                    extra={"code": "1406", "per_minute": 4.0,
+                                    extra={"code": "1406", "per_minute": 4.0, "fault": spec.id,
                                            "msg": "Data too long for column 'bz' at row 1 ({table})"}))
         elif spec.kind == "missing":
             day = start + timedelta(days=11, hours=3)
             out.append(Incident("restart_loop", spec.link, day, day + timedelta(minutes=90), table=spec.table,
-                                extra={"every_minutes": 4, "reason": "apply process exited, code 137 (OOM)"}))
+                                extra={"every_minutes": 4, "reason": "apply process exited, code 137 (OOM)",
+                                       "fault": spec.id}))
         elif spec.kind == "lagging_consumer":
             lag_from = end - timedelta(hours=6)
-            out.append(Incident("stall", spec.link, lag_from, end - timedelta(seconds=1), table=spec.table))
+            out.append(Incident("stall", spec.link, lag_from, end - timedelta(seconds=1), table=spec.table,
+                                extra={"fault": spec.id}))
     if "ZJJF-QUERY" in logged:
         day = start + timedelta(days=8)
         while day.weekday() >= 5:

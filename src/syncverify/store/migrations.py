@@ -57,11 +57,21 @@ def _v3(conn: sa.Connection) -> None:
     models.Base.metadata.tables["sv_ticket_escalations"].create(conn, checkfirst=True)
 
 
+def _v4(conn: sa.Connection) -> None:
+    models.Base.metadata.tables["sv_schema_snapshots"].create(conn, checkfirst=True)
+
+
+def _v5(conn: sa.Connection) -> None:
+    models.Base.metadata.tables["sv_offset_snapshots"].create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "runs, check results, tickets, events, deliveries, repair scripts, sync-log analyses", _v1),
     Migration(2, "repair scripts: structured plan (pre-check, apply, rollback statements)", _v2),
     Migration(3, "tickets: occurred_at; repair scripts: plan kind and hash, approval, apply lease; "
                  "deliveries: sender claim; escalations raised once per ticket and level", _v3),
+    Migration(4, "schema snapshots: the normalised shape of each copy of a table, per month and change", _v4),
+    Migration(5, "offset snapshots: consumer groups' end and committed offsets over time (consumer health)", _v5),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -207,3 +207,42 @@ class SyncLogAnalysis(Base):
     month: Mapped[str] = mapped_column(sa.String(7), index=True)
     created_at: Mapped[datetime]
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SchemaSnapshot(Base):
+    """Migration 4: the normalised shape of one copy of a table (node, logical table) as a run
+    saw it. A row is written when the shape changes, and once per month, so a change between
+    two runs is reported with what changed and when it was first seen."""
+
+    __tablename__ = "sv_schema_snapshots"
+    __table_args__ = (sa.Index("ix_sv_schema_snapshot_node_table", "node", "table_name", "captured_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    node: Mapped[str] = mapped_column(sa.String(60))
+    table_name: Mapped[str] = mapped_column(sa.String(128))
+    month: Mapped[str | None] = mapped_column(sa.String(7), index=True)
+    captured_at: Mapped[datetime]
+    run_id: Mapped[str | None] = mapped_column(sa.String(40))
+    columns: Mapped[dict[str, Any]] = mapped_column(default=dict)   # the TableShape as JSON
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class OffsetSnapshot(Base):
+    """Migration 5: one consumer group's offsets on one partition at one moment, as the Kafka
+    backlog check saw them. A single snapshot cannot tell a stuck consumer from a busy one (a
+    group stuck at lag 10 is under any fixed threshold); the history can (see
+    :mod:`syncverify.kafka.health`)."""
+
+    __tablename__ = "sv_offset_snapshots"
+    __table_args__ = (sa.Index("ix_sv_offset_snapshot_group", "group_id", "topic", "partition", "taken_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    taken_at: Mapped[datetime]
+    run_id: Mapped[str | None] = mapped_column(sa.String(40))
+    link_id: Mapped[str | None] = mapped_column(sa.String(60))
+    group_id: Mapped[str] = mapped_column(sa.String(200))
+    topic: Mapped[str] = mapped_column(sa.String(249))
+    partition: Mapped[int]
+    end_offset: Mapped[int] = mapped_column(sa.BigInteger)
+    committed_offset: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    lag: Mapped[int] = mapped_column(sa.BigInteger)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from syncverify.errors import UnreachableError
 from syncverify.masking import mask_url
-from syncverify.results import CheckResult, Outcome
+from syncverify.results import CheckKind, CheckResult, Outcome
 from syncverify.safefiles import create_private_sqlite, private_sqlite_sidecars
 from syncverify.store import migrations
 from syncverify.store.models import CheckResultRow, Run, SyncLogAnalysis
@@ -123,7 +123,11 @@ class Store:
 
     # ---- check results --------------------------------------------------------------------------
     def record(self, run_id: str, result: CheckResult) -> None:
-        """Insert or replace the result of one check in a run (a resumed run overwrites)."""
+        """Insert or replace the result of one check in a run (a resumed run overwrites).
+        A schema result's shapes become snapshots first (:mod:`syncverify.schema.snapshots`)."""
+        if result.kind is CheckKind.SCHEMA:
+            from syncverify.schema.snapshots import track
+            track(self, run_id, result)
         payload = result.to_dict()
         values = dict(
             run_id=run_id, check_id=result.check_id, kind=result.kind.value, link_id=result.link_id,

@@ -63,6 +63,7 @@ class Settings:
     restart_gap_minutes: int = 20
     restart_loop_min: int = 3
     spike_min_samples: int = 3
+    spike_min_slow: int = 3  # samples above spike_ratio x normal: one slow batch is not a spike
     spike_score: float = 6.0
     spike_ratio: float = 3.0
     slow_ratio: float = 2.5  # an hour of day whose typical p95 is 2.5x the link's
@@ -272,10 +273,12 @@ def _mask(text: Any) -> str:
 
 
 class _LinkContext:
-    """Dense per-minute arrays of one link over the month."""
+    """Dense per-minute arrays of one link over the month; ``end`` is where the analysed window
+    ends (minutes from the month's start): the month's end, or earlier for a month in progress."""
 
-    def __init__(self, link: str, minute: pd.DataFrame, m0: int, n_minutes: int) -> None:
+    def __init__(self, link: str, minute: pd.DataFrame, m0: int, n_minutes: int, end: int | None = None) -> None:
         self.link, self.m0, self.n = link, m0, n_minutes
+        self.end = n_minutes if end is None else max(0, min(end, n_minutes))
         idx = minute["minute"].to_numpy(dtype=np.int64) - m0
         ok = (idx >= 0) & (idx < n_minutes)
         idx = idx[ok]
@@ -290,6 +293,8 @@ class _LinkContext:
         self.errors = dense("errors", 0)
         self.restarts = dense("restarts", 0)
         self.backlog = dense("backlog_max", np.nan)
+        # the minute table holds a row for every minute with any line (applies, status, errors)
+        self.last_line = int(idx.max()) if len(idx) else -1
         self.days = n_minutes // 1440
         start = to_datetime(m0 * 60_000)
         self.day_dates = [start + timedelta(days=d) for d in range(self.days)]
@@ -316,10 +321,16 @@ def _stalls(ctx: _LinkContext, s: Settings) -> list[Stall]:
     typical_backlog = np.nanmedian(ctx.backlog) if np.isfinite(ctx.backlog).any() else 0.0
     growth_needed = max(s.stall_backlog_growth, 20 * (typical_backlog or 0))
     out: list[Stall] = []
-    idle = ctx.applies == 0
+    idle = ctx.applies[: ctx.end] == 0
     for a, b in _runs(idle):
-        if a <= ctx.first or b > ctx.last or b - a < s.stall_min_minutes:
-            continue  # before the first / after the last line: the log does not cover it
+        if a <= ctx.first or b - a < s.stall_min_minutes:
+            continue  # before the first line: the log does not cover it
+        # A run reaching the window's end is still open: the month ended (or the logs stop)
+        # before the link applied again. Such stretches were once skipped, so a consumer that
+        # stopped at 18:00 on the last day went unreported; they are judged like any other and
+        # marked open. With no line at all after its start the log itself fell silent (a gap).
+        still_open = b >= ctx.end
+        silent = still_open and ctx.last_line < a
         score = float(surprise[a:b].sum())
         window = ctx.backlog[a:b]
         before = ctx.backlog[max(0, a - 30) : a]
@@ -337,7 +348,10 @@ def _stalls(ctx: _LinkContext, s: Settings) -> list[Stall]:
                 chance=float(math.exp(-score)),
                 backlog_start=None if start_backlog is None else int(start_backlog),
                 backlog_peak=None if peak is None else int(peak),
-                reason="no_progress" if score >= -math.log(s.stall_max_chance) else "backlog_growing",
+                reason=("log_silent" if silent else "no_progress" if score >= -math.log(s.stall_max_chance)
+                        else "backlog_growing"),
+                open=still_open,
+                last_line=to_datetime((ctx.m0 + ctx.last_line) * 60_000) if silent and ctx.last_line >= 0 else None,
             )
         )
     return out
@@ -409,7 +423,17 @@ def _latency_stats(lag_df: pd.DataFrame, lag_max: float | None) -> LatencyStats:
     )
 
 
-def _latency_spikes(ctx: _LinkContext, frame: pd.DataFrame, h0: int, s: Settings) -> list[LatencySpike]:
+def _slow_samples(lag_df: pd.DataFrame, hours: tuple[int, int], above_ms: float) -> int:
+    """Apply events in [first hour, last hour) whose latency bin is above ``above_ms``."""
+    if lag_df.empty:
+        return 0
+    sel = lag_df[(lag_df["hour"] >= hours[0]) & (lag_df["hour"] < hours[1])]
+    slow = lag_bin_value(sel["bin"].to_numpy(dtype=np.int64)) >= above_ms
+    return int(sel["count"].to_numpy(dtype=np.int64)[slow].sum())
+
+
+def _latency_spikes(ctx: _LinkContext, frame: pd.DataFrame, h0: int, s: Settings,
+                    lag_df: pd.DataFrame | None = None) -> list[LatencySpike]:
     p95 = frame["q0.95"].to_numpy(dtype=np.float64)
     samples = frame["samples"].to_numpy(dtype=np.float64)
     p95 = np.where(samples >= s.spike_min_samples, p95, np.nan)
@@ -434,6 +458,10 @@ def _latency_spikes(ctx: _LinkContext, frame: pd.DataFrame, h0: int, s: Settings
     for a, b in _runs(flat):
         peak = float(np.nanmax(grid.reshape(-1)[a:b]))
         base = float(np.nanmedian(normal.reshape(-1)[a:b]))
+        # A p95 of a handful of samples is their maximum: on a quiet link one slow batch made an
+        # "hour 3x slower". A spike needs several slow applies, not one.
+        if lag_df is not None and _slow_samples(lag_df, (h0 + a, h0 + b), s.spike_ratio * base) < s.spike_min_slow:
+            continue
         hours = {(a + k) % 24 for k in range(b - a)}
         out.append(
             LatencySpike(
@@ -571,6 +599,8 @@ def _error_bursts(ctx: _LinkContext, err: pd.DataFrame, s: Settings) -> list[Err
                     rows_in_failed_batches=int(ep["batch"].sum()),
                     per_minute_peak=int(ep["count"].max()),
                     baseline_per_day=baseline,
+                    # errors up to the window's end: the episode had not ended when the window closed
+                    open=hi - ctx.m0 >= ctx.end - s.burst_gap_minutes,
                 )
             )
     return out
@@ -697,11 +727,13 @@ def analyse_link(
     n_minutes: int,
     settings: Settings,
     source: str | None = None,
+    end: int | None = None,
 ) -> LinkAnalysis:
-    """All per-link figures from the aggregated frames (already filtered to this link)."""
+    """All per-link figures from the aggregated frames (already filtered to this link);
+    ``end``: minutes from the month's start where the analysed window ends (default its end)."""
     minute, hour_df, lag_df = frames["minute"], frames["hour"], frames["lag"]
     err, restart = frames["error"], frames["restart"]
-    ctx = _LinkContext(link, minute, m0, n_minutes)
+    ctx = _LinkContext(link, minute, m0, n_minutes, end)
     h0, n_hours = m0 // 60, n_minutes // 60
     hourly, frame = _hourly(ctx, hour_df, lag_df, minute, h0, n_hours)
     lag_max = float(minute["lag_max"].max()) if minute["lag_max"].notna().any() else None
@@ -738,7 +770,7 @@ def analyse_link(
         error_matrix=_error_matrix(ctx),
         restarts=volume["restarts"],
         restart_loops=_restart_loops(restart, settings),
-        latency_spikes=_latency_spikes(ctx, frame, h0, settings),
+        latency_spikes=_latency_spikes(ctx, frame, h0, settings, lag_df),
         slow_periods=slow,
         slow_hours=flagged,
         abnormal_days=_abnormal_days(ctx, frame, lag_df, h0, settings),
@@ -758,12 +790,20 @@ def analyse(
     *,
     settings: Settings | None = None,
     workers: int | None = None,
+    window_end: datetime | None = None,
+    expected_links: Iterable[str] | None = None,
 ) -> MonthAnalysis:
     """Analyse a month of sync logs: per-link figures, findings with actions, and (when
     ``anomalies`` are given) which log incidents explain which consistency anomalies.
 
     Lines outside ``month`` are counted (``parse_stats.out_of_range``) and skipped. Streams the
     files, so memory does not grow with their size.
+
+    ``window_end`` (log-local time): where the analysed window ends; default the month's end, or
+    for a month whose logs stop earlier (a month in progress) the hour after the last line of any
+    link. Stalls, silent logs and error bursts that reach it are reported as still open.
+    ``expected_links``: the links that should have logs (the catalog's); each one without a line
+    in the month becomes a ``no_logs`` finding, and ``coverage`` lists who had logs.
     """
     from syncverify.synclog.correlate import correlate
     from syncverify.synclog.findings import build_findings
@@ -785,13 +825,16 @@ def analyse(
     sources: dict[str, str | None] = {}
     for f in stats.files:
         sources.setdefault(Path(f.path).name, f.source)
+    end = _window_end(frames["minute"], m0, n_minutes, window_end)
     links: list[LinkAnalysis] = []
     link_ids = sorted(frames["minute"]["link"].dropna().unique().tolist(), key=str.lower)
     for link in link_ids:
         sub = {name: df[df["link"] == link] for name, df in frames.items()}
         source = next((src for name, src in sources.items() if src and link in name), None)
-        links.append(analyse_link(link, sub, m0, n_minutes, settings, source))
-    findings = build_findings(links, settings)
+        links.append(analyse_link(link, sub, m0, n_minutes, settings, source, end))
+    end_time = to_datetime((m0 + end) * 60_000)
+    coverage = _coverage(link_ids, expected_links)
+    findings = build_findings(links, settings, window_end=end_time, coverage=coverage, month=month)
     correlations = correlate(list(anomalies or []), findings, links, settings.log_timezone)
     return MonthAnalysis(
         month=month,
@@ -801,4 +844,30 @@ def analyse(
         correlations=correlations,
         parse_stats=stats,
         settings=settings.to_dict(),
+        window_end=end_time,
+        coverage=coverage,
     )
+
+
+def _window_end(minute: pd.DataFrame, m0: int, n_minutes: int, given: datetime | None) -> int:
+    """The analysed window's end in minutes from the month's start (see :func:`analyse`)."""
+    if given is not None:
+        return max(0, min(n_minutes, int((given - _EPOCH).total_seconds() // 60) - m0))
+    seen = minute["minute"]   # a row per minute with any line
+    if seen.empty:
+        return n_minutes
+    last = int(seen.max()) - m0
+    if last >= n_minutes - 60:
+        return n_minutes
+    return min(n_minutes, (last // 60 + 1) * 60)   # a month in progress: up to the logs' last hour
+
+
+def _coverage(with_logs: list[str], expected: Iterable[str] | None) -> dict[str, Any]:
+    """Which links had logs and, when the expected links are known, which had none."""
+    have = {link.lower() for link in with_logs}
+    out: dict[str, Any] = {"links_with_logs": list(with_logs)}
+    if expected is not None:
+        wanted = list(dict.fromkeys(str(e) for e in expected))
+        out["expected"] = len(wanted)
+        out["links_without_logs"] = [e for e in wanted if e.lower() not in have]
+    return out

@@ -147,6 +147,8 @@ def _describe(f: Finding) -> str:
             f"({ev.get('rows_in_failed_batches', 0)} rows in failed batches)"
         )
     if f.kind == "stall":
+        if ev.get("open") and f.start:
+            span = f"since {f.start:%m-%d %H:%M}, still open at the end of the analysed window"
         return f"a {ev.get('minutes')}-minute stall {span} (backlog peak {ev.get('backlog_peak')})"
     if f.kind == "restart_loop":
         return f"a restart loop of {ev.get('restarts')} restarts {span}"

@@ -7,7 +7,7 @@ detected against the link's normal, never on a level alone.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from syncverify.masking import mask_taxpayer_ids_in_text
@@ -22,6 +22,16 @@ _RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 def _t(value: datetime | None) -> str:
     return value.strftime("%m-%d %H:%M") if value else "?"
+
+
+def open_at(value: datetime, zone: str) -> str:
+    """``still open at 10-31 24:00 (Asia/Shanghai)``: a window ending at midnight is the last
+    day's 24:00, the way an operator reads "the end of the month"."""
+    if (value.hour, value.minute) == (0, 0):
+        stamp = f"{(value - timedelta(days=1)).strftime('%m-%d')} 24:00"
+    else:
+        stamp = value.strftime("%m-%d %H:%M")
+    return f"still open at {stamp} ({zone})"
 
 
 def _fid(kind: str, link: str, start: datetime | None, extra: str = "") -> str:
@@ -46,9 +56,15 @@ def _mask_obj(value: Any) -> Any:
     return value
 
 
-def _link_findings(la: LinkAnalysis, settings: Settings) -> list[Finding]:
+def _link_findings(la: LinkAnalysis, settings: Settings, window_end: datetime | None = None) -> list[Finding]:
     out: list[Finding] = []
     link = la.link
+    zone = settings.log_timezone
+
+    def still_open(is_open: bool) -> dict[str, Any]:
+        if not is_open or window_end is None:
+            return {}
+        return {"open": True, "open_at": window_end.isoformat(), "time_zone": zone}
     samples = {e.code: e.sample_message for e in la.error_classes}
     for b in la.error_bursts:
         table = b.tables[0] if len(b.tables) == 1 else None
@@ -67,6 +83,7 @@ def _link_findings(la: LinkAnalysis, settings: Settings) -> list[Finding]:
         title = (
             f"{link}: burst of {b.count} {b.code} errors ({category}) on {', '.join(b.tables) or 'the link'} "
             f"{_t(b.start)}–{_t(b.end)}" + (" with a retry storm" if storm else "")
+            + (f", {open_at(window_end, zone)}" if b.open and window_end else "")
         )
         out.append(
             Finding(
@@ -76,7 +93,7 @@ def _link_findings(la: LinkAnalysis, settings: Settings) -> list[Finding]:
                 link=link,
                 table=table,
                 start=b.start,
-                end=b.end,
+                end=window_end if b.open and window_end else b.end,
                 title=title,
                 evidence={
                     "code": b.code,
@@ -91,6 +108,8 @@ def _link_findings(la: LinkAnalysis, settings: Settings) -> list[Finding]:
                     "retry_storm": storm,
                     "rows_in_failed_batches": b.rows_in_failed_batches,
                     "sample_message": samples.get(b.code, ""),
+                    **({"last_error": b.end.isoformat()} if b.open else {}),
+                    **still_open(b.open),
                 },
                 action=action.format(table=", ".join(b.tables) or "the link's tables")
                 + (" Cap the retries with a back-off: the retry storm adds load while the cause persists." if storm else ""),
@@ -99,6 +118,12 @@ def _link_findings(la: LinkAnalysis, settings: Settings) -> list[Finding]:
     for s in la.stalls:
         severity = "critical" if s.minutes >= 240 else "high" if s.minutes >= 60 else "medium"
         grew = f", backlog grew from {s.backlog_start or 0} to {s.backlog_peak}" if s.backlog_peak is not None else ""
+        if s.reason == "log_silent":
+            what = f"log silent since {_t(s.last_line or s.start)}, no rows applied"
+        else:
+            what = f"no rows applied{grew}"
+        span = (f"since {_t(s.start)}, {open_at(window_end, zone)}" if s.open and window_end
+                else f"{_t(s.start)}–{_t(s.end)}")
         out.append(
             Finding(
                 id=_fid("stall", link, s.start),
@@ -108,7 +133,7 @@ def _link_findings(la: LinkAnalysis, settings: Settings) -> list[Finding]:
                 table=None,
                 start=s.start,
                 end=s.end,
-                title=f"{link}: stalled {s.minutes} min {_t(s.start)}–{_t(s.end)} (no rows applied{grew})",
+                title=f"{link}: stalled {s.minutes} min {span} ({what})",
                 evidence={
                     "minutes": s.minutes,
                     "expected_active_minutes": s.expected_active_minutes,
@@ -116,6 +141,8 @@ def _link_findings(la: LinkAnalysis, settings: Settings) -> list[Finding]:
                     "backlog_start": s.backlog_start,
                     "backlog_peak": s.backlog_peak,
                     "reason": s.reason,
+                    **({"last_line": s.last_line.isoformat()} if s.last_line else {}),
+                    **still_open(s.open),
                 },
                 action=(
                     f"Check the {link} apply/replicat process and its source capture for {_t(s.start)}–"
@@ -244,10 +271,31 @@ def _link_findings(la: LinkAnalysis, settings: Settings) -> list[Finding]:
     return out
 
 
-def build_findings(links: list[LinkAnalysis], settings: Settings) -> list[Finding]:
-    """Every finding of every link, most severe first, taxpayer ids masked."""
+def coverage_findings(coverage: dict[str, Any], month: str | None) -> list[Finding]:
+    """A link the catalog expects and whose month has no log line at all: nothing can explain
+    its anomalies or show it stalled, which the report must say instead of staying silent."""
+    out = []
+    for link in coverage.get("links_without_logs") or []:
+        out.append(Finding(
+            id=_fid("no_logs", link, None), kind="no_logs", severity="medium", link=link, table=None,
+            start=None, end=None,
+            title=f"{link}: no sync-log lines{f' in {month}' if month else ''} (no log file of this link was read)",
+            evidence={"month": month, "links_with_logs": len(coverage.get("links_with_logs") or []),
+                      "links_expected": coverage.get("expected")},
+            action=(f"Collect the logs of {link} (its sync process or consumer application) into the sync-log "
+                    "folder, or name their layout in checks/synclog.yaml: without them no stall, error or "
+                    "restart of this link can be found or explain its anomalies."),
+        ))
+    return out
+
+
+def build_findings(links: list[LinkAnalysis], settings: Settings, *, window_end: datetime | None = None,
+                   coverage: dict[str, Any] | None = None, month: str | None = None) -> list[Finding]:
+    """Every finding of every link, most severe first, taxpayer ids masked. ``window_end``:
+    where the analysed window ended (episodes reaching it are said to be still open)."""
     out: list[Finding] = []
     for la in links:
-        out.extend(_link_findings(la, settings))
+        out.extend(_link_findings(la, settings, window_end))
+    out.extend(coverage_findings(coverage or {}, month))
     out.sort(key=lambda f: (_RANK[f.severity], f.link.lower(), f.start or datetime.min))
     return [_masked(f) for f in out]

@@ -86,7 +86,9 @@ class Stall(_ToDict):
     chance: float  # probability of such a gap under the link's normal pattern
     backlog_start: int | None
     backlog_peak: int | None
-    reason: str  # "no_progress" | "backlog_growing"
+    reason: str  # "no_progress" | "backlog_growing" | "log_silent" (no line at all: a gap in the log)
+    open: bool = False  # still going when the analysed window ended (``end`` is the window's end)
+    last_line: datetime | None = None  # log_silent: the link's last line before it fell silent
 
 
 @dataclass
@@ -116,6 +118,7 @@ class ErrorBurst(_ToDict):
     rows_in_failed_batches: int
     per_minute_peak: int
     baseline_per_day: float
+    open: bool = False  # errors up to the analysed window's end: the episode had not ended
 
 
 @dataclass
@@ -186,7 +189,7 @@ class Finding(_ToDict):
     """A rule-based finding: what, where, when, the evidence and what to do."""
 
     id: str
-    kind: str  # error_burst | stall | latency_spike | restart_loop | bottleneck | abnormal_day
+    kind: str  # error_burst | stall | latency_spike | restart_loop | bottleneck | abnormal_day | no_logs
     severity: str  # critical | high | medium | low
     link: str
     table: str | None
@@ -235,6 +238,9 @@ class MonthAnalysis(_ToDict):
     correlations: list[Correlation]
     parse_stats: ParseStats
     settings: dict[str, Any]
+    window_end: datetime | None = None  # where the analysed window ended (open episodes reach it)
+    # links_with_logs, and with the expected links known: expected, links_without_logs
+    coverage: dict[str, Any] = field(default_factory=dict)
 
     def link(self, link_id: str) -> LinkAnalysis:
         for item in self.links:

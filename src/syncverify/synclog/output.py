@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from syncverify.safefiles import REPORT_MODE, write_file
 from syncverify.synclog.model import MonthAnalysis
 
 JSON_NAME = "synclog_analysis.json"
@@ -86,11 +87,11 @@ def write_analysis(analysis: MonthAnalysis, out_dir: str | Path) -> dict[str, Pa
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    path = out / JSON_NAME
-    path.write_text(json.dumps(analysis.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-    written["json"] = path
+    # Report files: group-readable only, never written through a symbolic link.
+    written["json"] = write_file(out / JSON_NAME, json.dumps(analysis.to_dict(), ensure_ascii=False, indent=1),
+                                 REPORT_MODE)
     for name, table in analysis_tables(analysis).items():
-        p = out / f"synclog_{name}.parquet"
-        pq.write_table(table, p)
-        written[name] = p
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        written[name] = write_file(out / f"synclog_{name}.parquet", sink.getvalue().to_pybytes(), REPORT_MODE)
     return written

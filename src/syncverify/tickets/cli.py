@@ -67,7 +67,11 @@ def _engine(url: str | None, node_id: str | None, profile: str | None, *, read_o
 # ---- list / show -----------------------------------------------------------------------------------
 
 def _short_time(value: str | None) -> str:
-    return value[:16].replace("T", " ") if value else "-"
+    """A stored time (ISO-8601, UTC) as people read it: Beijing time with its offset shown
+    (``--json`` keeps the ISO text with its offset). Unlabelled UTC was eight hours off."""
+    from syncverify.timefmt import local_time
+
+    return local_time(value)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -83,10 +87,10 @@ def _list(args: argparse.Namespace) -> int:
     if not tickets:
         print("no tickets")
         return ExitCode.OK
-    print(f"{'ID':>5}  {'STATUS':12} {'DETECTED (UTC)':16}  {'REPAIR BY':16}  {'CORRECT BY':16}  TITLE")
+    print(f"{'ID':>5}  {'STATUS':12} {'DETECTED':23}  {'REPAIR BY':23}  {'CORRECT BY':23}  TITLE")
     for t in tickets:
-        print(f"{t['id']:>5}  {t['status']:12} {_short_time(t['detected_at']):16}  "
-              f"{_short_time(t['repair_due_at']):16}  {_short_time(t['correct_due_at']):16}  {t['title']}")
+        print(f"{t['id']:>5}  {t['status']:12} {_short_time(t['detected_at']):23}  "
+              f"{_short_time(t['repair_due_at']):23}  {_short_time(t['correct_due_at']):23}  {t['title']}")
     return ExitCode.OK
 
 
@@ -108,7 +112,7 @@ def _show(args: argparse.Namespace) -> int:
                        ("repair started", "repair_started_at"), ("repaired", "repaired_at"),
                        ("verified", "verified_at"), ("reopened", "reopen_count")):
         if view.get(key) not in (None, 0, ""):
-            print(f"  {label:17} {view[key]}")
+            print(f"  {label:17} {_short_time(view[key]) if key.endswith('_at') else view[key]}")
     print(f"  {'SLA':17} repair start {view['sla']['repair_start']}, correction {view['sla']['correction']}")
     for check_id, check in (view["evidence"].get("checks") or {}).items():
         # A totals check's keys are days and a count's windows, not rows: say so.
@@ -124,7 +128,8 @@ def _show(args: argparse.Namespace) -> int:
     if cause.get("text"):
         print(f"  {'root cause':17} {cause['text']}")
         for e in cause.get("log_events") or []:
-            print(f"    log event ({e.get('explains')}): {e.get('title')} [{e.get('start')} – {e.get('end')}]")
+            print(f"    log event ({e.get('explains')}): {e.get('title')} "
+                  f"[{_short_time(e.get('start'))} – {_short_time(e.get('end'))}]")
     for section, label in (("traces", "trace"), ("echoes", "echo")):
         for check_id, item in (view["evidence"].get(section) or {}).items():
             print(f"  {label} {check_id}: {item.get('because')}")
@@ -300,7 +305,7 @@ def _watch(args: argparse.Namespace) -> int:
               f"reopened {len(report.reopened)}, undecided {len(report.undecided)}, "
               f"decided by another watch {len(report.decided_elsewhere)}, errors {len(report.errors)}")
         for e in report.escalations:
-            print(f"  ticket {e['ticket_id']}: {e['event']} (deadline {e['deadline']})")
+            print(f"  ticket {e['ticket_id']}: {e['event']} (deadline {_short_time(e['deadline'])})")
         for e in report.errors:
             print(f"  ticket {e['ticket_id']}: {e['error']}", file=sys.stderr)
         if report.deliveries:

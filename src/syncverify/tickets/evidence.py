@@ -55,7 +55,7 @@ def check_evidence(result: CheckResult, *, run_id: str, table: TableDef | None) 
     """What one check contributes to a ticket, as people may see it."""
     samples = {name: [mask_key(k, table) for k in getattr(result, f"{name}_keys")[:SAMPLE_FOR_PEOPLE]]
                for name in KEY_LISTS}
-    details = {k: v for k, v in (result.details or {}).items() if k != "trace"}
+    details = {k: v for k, v in (result.details or {}).items() if k not in ("trace", "align_ddl")}
     return {
         "check_kind": result.kind.value,
         "run_id": run_id,
@@ -69,6 +69,9 @@ def check_evidence(result: CheckResult, *, run_id: str, table: TableDef | None) 
         "duplicate_count": result.duplicate_count,
         "sample_keys": {k: v for k, v in samples.items() if v},
         "details": mask_json(details),
+        # a schema check's aligning DDL names columns and types only, never a value: kept as
+        # written (masking could garble an identifier that looks like a taxpayer id)
+        **({"align_ddl": list(result.details["align_ddl"])} if (result.details or {}).get("align_ddl") else {}),
     }
 
 
@@ -96,6 +99,8 @@ def merge_evidence(current: Mapping[str, Any] | None, result: CheckResult, *, ru
         entry["key_unit"] = "days" if result.kind.value == "totals" else "windows"
     checks[str(result.check_id)] = entry
     evidence["checks"] = checks
+    if entry.get("align_ddl"):
+        evidence["align_ddl"] = entry["align_ddl"]   # the target's DDL that clears a schema fault
     if result.kind.value in ROW_LEVEL_KINDS:
         found = ({name: [key_to_json(k) for k in keys.get(name, [])[:KEY_SAMPLE_CAP]] for name in KEY_LISTS}
                  if keys is not None else raw_keys(result))

@@ -112,6 +112,13 @@ def unit_of(result: CheckResult, catalog: Catalog | None) -> Unit:
     if result.kind is CheckKind.QUALITY:
         return _node_unit(result)
     kind = result.kind.value
+    if result.kind is CheckKind.SCHEMA:
+        # link/table/schema, or link/table@source/schema where a link reads the table from
+        # several sources: each source's columns are a different fault to fix.
+        table = _unit_table(result.link_id, result.table, result.source_node, catalog,
+                            (result.details or {}).get("link_check"))
+        return Unit(open_key_of(result.link_id, table, kind), kind, result.table, result.link_id,
+                    result.source_node, result.target_node)
     return Unit(open_key_of(result.link_id, result.table, kind), kind, result.table, result.link_id,
                 result.source_node, result.target_node)
 
