@@ -1,7 +1,10 @@
 """syncverify_daily_patrol — the daily link patrol (每日链路巡检).
 
-Kafka backlog per consumer link, yesterday's synced volume per link (counts on both sides), and
-the DSG errors of the last day from the sync logs; a short patrol summary in the store and XCom.
+The tender's four daily duties: Kafka backlog per consumer link (judged over its offset
+history), yesterday's synced volume per link (counts on both sides), the consumer and DSG log
+errors of that day, and why what did not sync did not. Kept as a record (the patrol page under
+the reports folder, ``patrol/YYYY-MM-DD.html`` and ``.json``); its anomalies open or update
+tickets through the incident model.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
-from syncverify.airflow_support import DEFAULT_ARGS, TZ
+from syncverify.airflow_support import DEFAULT_ARGS, TZ, reports_dir
 from syncverify.runner import jobs
 
 
@@ -33,7 +36,8 @@ def syncverify_daily_patrol():
     @task
     def patrol() -> dict:
         context = get_current_context()
-        return jobs.daily_patrol(dict(context["params"]), context.get("logical_date"))
+        return jobs.daily_patrol({**context["params"], "reports_dir": str(reports_dir())},
+                                 context.get("logical_date"))
 
     patrol()
 

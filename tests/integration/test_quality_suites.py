@@ -36,7 +36,9 @@ def build_world(url: str) -> None:
     try:
         metadata.create_all(engine)
         with engine.begin() as conn:
-            for table in metadata.sorted_tables:
+            # The sandbox schema also holds tables without a suite of their own (the interaction
+            # platform's): the suites are tested on the tables the samples cover.
+            for table in (t for t in metadata.sorted_tables if t.name in world):
                 conn.execute(table.insert(), world[table.name])
                 dirty = _dirty_copy(table, dirty_md)
                 dirty.create(conn)

@@ -260,7 +260,13 @@ def analyse_sync_logs(params: dict[str, Any], store: Store | None = None) -> dic
     anomalies = [r for r in known if r.is_anomaly]
     formats_path = Path(options.catalog_path) / "synclog.yaml"
     formats = load_formats(formats_path if formats_path.exists() else None)
-    analysis = analyse(logs_dir, month, formats, anomalies=anomalies)
+    # Every link whose process writes a sync log (DSG links and Kafka consumers): one without a
+    # line in the month is a finding of its own, not silence.
+    from syncverify.catalog import LinkKind
+
+    logged = [lc.id for lc in load_catalog(options.catalog_path).links.values()
+              if lc.kind in (LinkKind.DSG, LinkKind.KAFKA_CONSUMER)]
+    analysis = analyse(logs_dir, month, formats, anomalies=anomalies, expected_links=logged)
     payload = analysis.to_dict()
     if not payload.get("links"):
         return _no_sync_logs(store, month, f"no sync-log lines of {month} in {logs_dir!r} ({origin})", options.run_id)
