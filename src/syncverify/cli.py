@@ -148,6 +148,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _closed_pipe()
 
 
+def console() -> None:
+    """The installed ``syncverify`` command: :func:`main` with the command's own logging.
+
+    Its log lines go to stderr at WARNING (``SYNCVERIFY_LOG_LEVEL`` to change it) and never to
+    stdout, whatever logging an imported library set up (Airflow's configures the root logger to
+    print on stdout): stdout carries the results, and ``--json`` output must parse. Calling
+    :func:`main` in-process (tests, other programs) leaves their logging as it is.
+    """
+    import logging
+
+    logger = logging.getLogger("syncverify")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("syncverify: %(levelname)s: %(message)s"))
+    logger.addHandler(handler)
+    try:
+        logger.setLevel(os.environ.get("SYNCVERIFY_LOG_LEVEL", "WARNING").upper())
+    except ValueError:          # an unknown level name: the default, not a crash
+        logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    sys.exit(main())
+
+
 def _closed_pipe() -> int:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)

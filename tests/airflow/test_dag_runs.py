@@ -112,6 +112,15 @@ def test_daily_patrol(world_env) -> None:
     assert runs
     kinds = {r.kind.value for r in _store().results(runs[-1].id)}
     assert {"count", "kafka_backlog"} <= kinds
+    # The patrol is kept as a record: its page in the deployment's reports folder.
+    import json
+
+    page = world_env["home"] / "reports" / "patrol" / "2026-10-15.html"
+    html = page.read_text(encoding="utf-8")
+    for section in ("backlog", "volume", "logs", "reasons"):
+        assert f'id="{section}"' in html, section
+    record = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+    assert record["day"] == "2026-10-15" and record["backlog"] and record["volume"]
 
 
 def test_sla_watch(world_env) -> None:

@@ -57,7 +57,7 @@ def test_store_database_dropped_mid_run_then_replayed(postgres_url, sv_home, tmp
             verify(world.options(workers=1), store, on_result=outage)
         message = str(failure.value)
         assert "spool" in message and "--replay-spool" in message, message
-        assert len(seen) == n
+        assert len(seen) == 2 * n       # per table: the schema comparison and the diff
         spooled = Spool.pending()
         assert len(spooled) == 1
         kept = spooled[0].read()
@@ -71,7 +71,7 @@ def test_store_database_dropped_mid_run_then_replayed(postgres_url, sv_home, tmp
         run_ids = replay_spools(back)
         assert run_ids == [spooled[0].path.stem]
         stored = {r.check_id: r for r in back.results(run_ids[0])}
-        assert len(stored) == n
+        assert len(stored) == 2 * n
         for i in range(n):
             r = stored[f"diff/L{i}/t{i}"]
             assert r.missing_count == i and r.outcome is (Outcome.INCONSISTENT if i else Outcome.CONSISTENT)

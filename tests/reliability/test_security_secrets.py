@@ -69,7 +69,7 @@ def test_planted_password_never_written_anywhere(mariadb_url, postgres_url, sv_h
     pg_admin, my_admin = admin(postgres_url), admin(mariadb_url)
     with pg_admin.connect() as c:
         c.execute(sa.text(f"CREATE ROLE {user} LOGIN PASSWORD '{SECRET}'"))
-        c.execute(sa.text("CREATE TABLE fp (id bigint PRIMARY KEY, v text)"))
+        c.execute(sa.text("CREATE TABLE fp (id bigint PRIMARY KEY, v varchar(20))"))  # alike on both servers
         c.execute(sa.text("INSERT INTO fp SELECT g, 'v' || g FROM generate_series(1, 50) g"))
         c.execute(sa.text(f"GRANT SELECT ON fp TO {user}"))
     with my_admin.connect() as c:
@@ -165,7 +165,7 @@ def test_password_in_every_url_spelling_never_leaks(mariadb_url, postgres_url, s
     pg_admin, my_admin = admin(postgres_url), admin(mariadb_url)
     with pg_admin.connect() as c:
         c.execute(sa.text(f"CREATE ROLE {user} LOGIN PASSWORD :pw"), {"pw": SPECIAL})
-        c.execute(sa.text("CREATE TABLE fp (id bigint PRIMARY KEY, v text)"))
+        c.execute(sa.text("CREATE TABLE fp (id bigint PRIMARY KEY, v varchar(20))"))  # alike on both servers
         c.execute(sa.text("INSERT INTO fp SELECT g, 'v' || g FROM generate_series(1, 50) g"))
         c.execute(sa.text(f"GRANT SELECT ON fp TO {user}"))
     with my_admin.connect() as c:

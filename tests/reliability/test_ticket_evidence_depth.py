@@ -22,8 +22,9 @@ LOST = [5, 17, 23]
 
 
 def _fill(url: str, table: str, ids: list[int]) -> None:
-    # Naive local times on both servers (MariaDB's TIMESTAMP would convert by session time zone).
-    ts = "datetime" if url.startswith("mysql") else "timestamp"
+    # Naive local times with microseconds on both servers, alike (MariaDB's TIMESTAMP would
+    # convert by session time zone; a DATETIME without fractions would be a narrower copy).
+    ts = "datetime(6)" if url.startswith("mysql") else "timestamp"
     with admin(url).connect() as c:
         c.execute(sa.text(f"CREATE TABLE {table} (id bigint PRIMARY KEY, kprq {ts} NULL, "
                           "je decimal(18,2), v varchar(20))"))
