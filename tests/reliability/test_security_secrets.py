@@ -119,14 +119,7 @@ def test_planted_password_never_written_anywhere(mariadb_url, postgres_url, sv_h
         assert bad.error and "gx.bad_db" in bad.error
         store.engine.dispose()
     finally:
-        with pg_admin.connect() as c:
-            c.execute(sa.text(f"DROP OWNED BY {user}"))
-            c.execute(sa.text(f"DROP ROLE {user}"))
-        with my_admin.connect() as c:
-            for host in ("%", "localhost"):
-                c.execute(sa.text(f"DROP USER IF EXISTS '{user}'@'{host}'"))
-        pg_admin.dispose()
-        my_admin.dispose()
+        _drop_users(pg_admin, my_admin, user)
     out = capsys.readouterr()
     assert "error" in out.err and out.err.count("Traceback") == 0
     _scan_text(out.out, "stdout")
@@ -249,14 +242,7 @@ def test_password_in_every_url_spelling_never_leaks(mariadb_url, postgres_url, s
         xcom = jobs.write_reports(params, str(tmp_path / "reports"), store=store)
         store.engine.dispose()
     finally:
-        with pg_admin.connect() as c:
-            c.execute(sa.text(f"DROP OWNED BY {user}"))
-            c.execute(sa.text(f"DROP ROLE {user}"))
-        with my_admin.connect() as c:
-            for host in ("%", "localhost"):
-                c.execute(sa.text(f"DROP USER IF EXISTS '{user}'@'{host}'"))
-        pg_admin.dispose()
-        my_admin.dispose()
+        _drop_users(pg_admin, my_admin, user)
     _take(capsys, seen)
     printed = "\n".join(seen)
     assert printed.count("syncverify: error") >= 4 and "Traceback" not in printed
@@ -316,3 +302,15 @@ def test_logged_exception_chain_masked(caplog):
     assert "ValueError: cannot reach postgresql://u:***@db/x" in formatted and "RuntimeError" in formatted
     _scan_logs(caplog, SPECIAL_FORMS)
     _scan_text(caplog.text, "caplog text", SPECIAL_FORMS)
+
+
+def _drop_users(pg_admin: sa.Engine, my_admin: sa.Engine, user: str) -> None:
+    """Drop the database users a test created with the planted password, on both servers."""
+    with pg_admin.connect() as c:
+        c.execute(sa.text(f"DROP OWNED BY {user}"))
+        c.execute(sa.text(f"DROP ROLE {user}"))
+    with my_admin.connect() as c:
+        for host in ("%", "localhost"):
+            c.execute(sa.text(f"DROP USER IF EXISTS '{user}'@'{host}'"))
+    pg_admin.dispose()
+    my_admin.dispose()

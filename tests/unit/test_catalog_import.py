@@ -116,7 +116,7 @@ def _scale_catalog(checks: Path, links: int, tables: int) -> None:
     (checks / "flows.yaml").write_text(yaml.safe_dump({"flows": flows}), encoding="utf-8")
 
 
-def test_a_400_link_catalog_loads_and_renders_quickly(tmp_path: Path) -> None:
+def test_a_400_link_catalog_loads_within_airflows_dag_import_timeout(tmp_path: Path) -> None:
     _scale_catalog(tmp_path / "checks", links=400, tables=1_000)
     started = time.perf_counter()
     catalog = load_catalog(tmp_path / "checks")
@@ -124,6 +124,6 @@ def test_a_400_link_catalog_loads_and_renders_quickly(tmp_path: Path) -> None:
     seconds = time.perf_counter() - started
     assert len(catalog.links) == 400 and len(catalog.link_checks()) == 10_000 and len(catalog.flows) == 40
     assert "links in no flow" not in tree and tree.count("[dsg]") == 400
-    # 0.3-0.8 s on the shared 2-core machine; the bound is for a loaded CI runner, and far below the
-    # 30 s Airflow allows a DAG file (benchmarks/catalog_scale.py measures the DAG parse itself).
-    assert seconds < 8, seconds
+    # The figures live in benchmarks/catalog_scale.py (0.5-0.8 s here); this only guards the limit
+    # that matters, Airflow's 30 s for a DAG file, against a catalog load that grows out of hand.
+    assert seconds < 30, seconds
