@@ -55,7 +55,7 @@ def test_daily_patrol_writes_its_page_and_opens_tickets(world, tmp_path: Path, m
 
     record = json.loads(json_path.read_text(encoding="utf-8"))
     assert {b["link"] for b in record["backlog"]} >= {"YP-ENTRY", "YP-USE"}
-    yp = next(v for v in record["volume"] if v["link"] == "YP-ENTRY")
+    yp = next(v for v in record["volume"] if v["link"] == "YP-ENTRY" and v["table"] == "yp_ypxx")
     assert yp["outcome"] == "inconsistent" and yp["source"] > yp["target"]
     reason = next(r for r in record["reasons"] if r["link"] == "YP-ENTRY")
     assert "stall" in reason["text"] and any("still open" in e for e in reason["log_events"])

@@ -51,7 +51,8 @@ def duties(day: date, results: Iterable[CheckResult], analysis: MonthAnalysis | 
                "target": r.target_rows,
                "difference": None if r.source_rows is None or r.target_rows is None else r.target_rows - r.source_rows,
                "outcome": r.outcome.value, "error": r.error}
-              for r in results if r.kind is CheckKind.COUNT]
+              # in a fixed order (checks finish in any order): the page reads the same every day
+              for r in sorted(results, key=lambda r: str(r.check_id)) if r.kind is CheckKind.COUNT]
     logs: dict[str, Any] = {"analysed": analysis is not None, "errors": [], "findings": [], "without_logs": []}
     findings: list[Finding] | None = None
     analysed: list[str] | None = None
