@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psutil
 
-from syncverify.synclog import Incident, generate_month_logs
+from syncverify.sandbox.synclogs import Incident, generate_month_logs
 
 MONTH = "2026-10"
 BASE_LINKS = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
-from syncverify.airflow_support import DEFAULT_ARGS, TZ, reports_dir
+from syncverify.dagkit.deployment import DEFAULT_ARGS, TZ, reports_dir
 from syncverify.runner import jobs
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
-from syncverify.airflow_support import DEFAULT_ARGS, TZ
+from syncverify.dagkit.deployment import DEFAULT_ARGS, TZ
 from syncverify.runner import jobs
 
 

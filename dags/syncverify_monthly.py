@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from airflow.sdk import CronTriggerTimetable, Param, TaskGroup, dag, get_current_context, task
 
-from syncverify.airflow_support import DEFAULT_ARGS, TZ, pool_name, project_dir, reports_dir
 from syncverify.catalog import load_catalog
 from syncverify.dagkit import checks as check_tasks
 from syncverify.dagkit import steps as step_tasks
+from syncverify.dagkit.deployment import DEFAULT_ARGS, TZ, pool_name, project_dir, reports_dir
 from syncverify.dagkit.graph import hop_edges, hop_groups
 from syncverify.dagkit.links import ReportsLink
 from syncverify.dagkit.notify import SinkNotifier

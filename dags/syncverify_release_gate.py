@@ -16,7 +16,7 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from syncverify.airflow_support import DEFAULT_ARGS, TZ, project_dir
+from syncverify.dagkit.deployment import DEFAULT_ARGS, TZ, project_dir
 from syncverify.schema.gate import SchemaGateError, gate_job
 
 

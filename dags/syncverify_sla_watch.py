@@ -13,7 +13,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from syncverify.airflow_support import DEFAULT_ARGS, TZ
+from syncverify.dagkit.deployment import DEFAULT_ARGS, TZ
 from syncverify.dagkit.notify import SinkNotifier
 from syncverify.dagkit.sla import notify_breaches
 from syncverify.runner import jobs

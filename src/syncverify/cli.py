@@ -24,7 +24,7 @@ from syncverify.masking import mask_text
 AREAS = (
     "syncverify.catalog.cli",      # catalog import
     "syncverify.compare.cli",      # diff
-    "syncverify.run_cli",          # run, demo
+    "syncverify.runner.cli",          # run, demo
     "syncverify.sandbox.cli",      # sandbox
     "syncverify.kafka.cli",        # kafka
     "syncverify.quality.cli",      # quality

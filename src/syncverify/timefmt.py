@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
-from syncverify.runner.windows import BUREAU_TZ
+from syncverify.calendar import BUREAU_TZ
 
 OFFSET_LABEL = "+08:00"
 

@@ -85,7 +85,7 @@ def test_unpausing_schedules_nothing_in_the_past(dagbag) -> None:
     import pendulum
     from airflow.timetables.base import TimeRestriction
 
-    from syncverify.airflow_support import TZ
+    from syncverify.dagkit.deployment import TZ
 
     dag = dagbag.get_dag("syncverify_monthly")
     assert dag.start_date is None and dag.catchup is False

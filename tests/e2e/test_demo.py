@@ -43,7 +43,7 @@ def test_demo_cli_finds_every_fault_and_nothing_else(tmp_path: Path) -> None:
     assert f"tickets: {injected} open for {injected} injected faults" in lines
 
     # Right after the demo the CLI reads the same store: one open ticket per injected fault.
-    from syncverify.demo_score import fault_place, score_tickets
+    from syncverify.sandbox.demo_score import fault_place, score_tickets
 
     listed = subprocess.run([str(Path(sys.executable).parent / "syncverify"), "tickets", "list", "--json"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
@@ -70,7 +70,7 @@ def test_demo_report_figures_match_the_store(tmp_path: Path) -> None:
     """The sandbox month's consistency report, figure by figure, against the demo's store
     (recomputed independently by the report tests' helpers)."""
     from syncverify.catalog import load_catalog
-    from syncverify.demo import run_demo
+    from syncverify.sandbox.demo import run_demo
     from syncverify.store import Store
     from syncverify.tickets import lifecycle
     from unit.test_report_month import expected_items, expected_rates

@@ -29,8 +29,8 @@ FAULTS = (
 
 
 def test_one_open_ticket_per_injected_fault_on_mariadb_and_postgresql(tmp_path: Path, monkeypatch) -> None:
-    from syncverify.demo import run_demo
     from syncverify.sandbox import World, drop_world
+    from syncverify.sandbox.demo import run_demo
     from syncverify.store import Store
 
     monkeypatch.setenv("SYNCVERIFY_TICKET_SINKS", "file")

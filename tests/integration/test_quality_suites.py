@@ -2,7 +2,7 @@
 
 One database per module and dialect (GX setup is slow): clean tables built from the sandbox
 schema with realistic rows, plus constraint-free ``*_dirty`` copies holding the clean rows and
-one planted row per rule (``syncverify.quality.samples.VIOLATIONS``). Each suite runs once on the
+one planted row per rule (``syncverify.sandbox.quality_samples.VIOLATIONS``). Each suite runs once on the
 clean tables for October 2026 and once on the dirty copies; the tests read those results.
 """
 
@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from syncverify.masking import mask_taxpayer_id
-from syncverify.quality import ExpectationStatus, SuiteStatus, load_suite, run_suite, samples
+from syncverify.quality import ExpectationStatus, SuiteStatus, load_suite, run_suite
+from syncverify.sandbox import quality_samples as samples
 from syncverify.sandbox.schema import TAXPAYER_ID_COLUMNS, metadata
 
 SUITES = ["invoice", "use_record", "red_notice", "taxpayer", "taxpayer_ext", "code_param", "province_param",

@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from rel_helpers import admin, write_world
 
+from syncverify.calendar import BUREAU_TZ
 from syncverify.kafka.broker import LocalBroker
 from syncverify.kafka.produce import produce_json
 from syncverify.results import CheckKind, Outcome
 from syncverify.runner import verify as verify_module
 from syncverify.runner.verify import verify
-from syncverify.runner.windows import BUREAU_TZ
 from syncverify.store import Store
 
 LATER = datetime(2027, 2, 1, tzinfo=UTC)

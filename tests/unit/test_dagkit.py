@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from syncverify.airflow_support import default_args
 from syncverify.connect.resolve import profile_synclog_dir
 from syncverify.dagkit.checks import check_line, check_unit, selected
+from syncverify.dagkit.deployment import default_args
 from syncverify.dagkit.links import report_link
 from syncverify.dagkit.notify import SinkNotifier
 from syncverify.dagkit.sla import breaches, notify_breaches

@@ -220,8 +220,8 @@ def _results_for(catalog: Catalog, month: str, rng: random.Random, faults: bool)
 
 def build_month(root: Path) -> Month:
     """A store with last month (clean but one link) and this month (faults, tickets, logs)."""
+    from syncverify.sandbox.synclogs import Incident, generate_month_logs
     from syncverify.synclog.analysis import analyse
-    from syncverify.synclog.generator import Incident, generate_month_logs
 
     catalog = load_catalog(ROOT / "checks")
     store = Store(f"sqlite:///{root / 'results.sqlite'}")

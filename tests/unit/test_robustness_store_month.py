@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from syncverify.calendar import check_month, month_window, parse_month
 from syncverify.catalog import load_catalog
 from syncverify.connect.existing import require_existing
 from syncverify.dialects import SQLiteDialect
@@ -17,9 +18,8 @@ from syncverify.errors import SyncverifyError, UnreachableError
 from syncverify.results import CheckKind, CheckResult, Outcome
 from syncverify.runner import jobs
 from syncverify.runner.verify import RunSummary
-from syncverify.runner.windows import check_month, month_window, parse_month
+from syncverify.sandbox.synclogs import month_bounds
 from syncverify.store import Store
-from syncverify.synclog.generator import month_bounds
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from syncverify.calendar import cut_off, local_now, month_window, previous_month
 from syncverify.errors import SyncverifyError
 from syncverify.runner.jobs import monthly_params, options_from
 from syncverify.runner.options import Depth
-from syncverify.runner.windows import cut_off, local_now, month_window, previous_month
 
 
 def test_month_window_is_half_open_local() -> None:

@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from syncverify.results import CheckKind, CheckResult, Outcome
-from syncverify.synclog import Incident, analyse, generate_month_logs, write_analysis
+from syncverify.sandbox.synclogs import GeneratorError, Incident, generate_month_logs
+from syncverify.synclog import analyse, write_analysis
 from syncverify.synclog.cli import main as cli_main
-from syncverify.synclog.generator import GeneratorError
 
 MONTH = "2026-10"
 LINKS = [

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from syncverify.synclog import Incident, analyse, generate_month_logs
+from syncverify.sandbox.synclogs import Incident, generate_month_logs
+from syncverify.synclog import analyse
 
 MONTH = "2026-10"
 END = datetime(2026, 11, 1)

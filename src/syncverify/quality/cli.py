@@ -13,7 +13,7 @@ from syncverify.exitcodes import ExitCode
 
 def month_window(text: str) -> tuple[datetime, datetime]:
     """``2026-10`` -> (2026-10-01 00:00, 2026-11-01 00:00); strict, as every ``--month``."""
-    from syncverify.runner.windows import month_window
+    from syncverify.calendar import month_window
 
     return month_window(text)
 

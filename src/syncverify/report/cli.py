@@ -10,9 +10,9 @@ from syncverify.report.i18n import LANGS
 
 
 def _report(args: argparse.Namespace) -> int:
+    from syncverify.calendar import parse_month
     from syncverify.catalog import load_catalog
     from syncverify.report.render import write_reports
-    from syncverify.runner.windows import parse_month
     from syncverify.store import Store
 
     parse_month(args.month)  # a bad month is a clear error before the store is opened

@@ -61,7 +61,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def local_text(value: datetime | None) -> str | None:
     """A store time (UTC) as the bureau reads it: ``2026-10-09 17:31`` in Asia/Shanghai."""
-    from syncverify.runner.windows import BUREAU_TZ
+    from syncverify.calendar import BUREAU_TZ
 
     v = _aware(value)
     return None if v is None else v.astimezone(BUREAU_TZ).strftime("%Y-%m-%d %H:%M")
@@ -569,7 +569,7 @@ def _tickets_by_item(tickets: list[Ticket]) -> dict[tuple[str, str], list[Ticket
 
 def month_utc(month: str) -> tuple[datetime, datetime]:
     """The calendar month in the bureau's time zone, as UTC instants (tickets are stored in UTC)."""
-    from syncverify.runner.windows import BUREAU_TZ, month_window
+    from syncverify.calendar import BUREAU_TZ, month_window
 
     start, end = month_window(month)
     return start.replace(tzinfo=BUREAU_TZ).astimezone(UTC), end.replace(tzinfo=BUREAU_TZ).astimezone(UTC)
@@ -577,7 +577,7 @@ def month_utc(month: str) -> tuple[datetime, datetime]:
 
 def build_consistency(store: Store, month: str, catalog: Catalog, *, as_of: datetime | None = None) -> ConsistencyData:
     """Assemble the consistency report of ``month`` from the store."""
-    from syncverify.runner.windows import month_window
+    from syncverify.calendar import month_window
 
     as_of = _aware(as_of) or datetime.now(UTC)
     start, end = month_window(month)
@@ -862,7 +862,7 @@ def build_report_data(store: Store, month: str, catalog: Catalog, *, as_of: date
     ``as_of`` is the moment deadlines are judged against (a ticket past its deadline and still
     open counts as missed); default now.
     """
-    from syncverify.runner.windows import parse_month
+    from syncverify.calendar import parse_month
 
     parse_month(month)
     consistency = build_consistency(store, month, catalog, as_of=as_of)

@@ -12,12 +12,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from syncverify.calendar import cut_off
 from syncverify.catalog import Catalog, LinkCheck
 from syncverify.catalog.models import LinkKind
 from syncverify.connect.resolve import NodeConnection, engine_for_node, resolve_node
 from syncverify.results import CheckKind, CheckResult
 from syncverify.runner.options import Depth, RunOptions
-from syncverify.runner.windows import cut_off
 
 
 @dataclass

@@ -35,7 +35,7 @@ def options_from(params: dict[str, Any]) -> RunOptions:
             return [v.strip() for v in value.split(",") if v.strip()]
         return [str(v) for v in value]
 
-    from syncverify.runner.windows import check_month
+    from syncverify.calendar import check_month
 
     window = params.get("window")
     month = params.get("month")
@@ -131,8 +131,8 @@ def monthly_params(params: dict[str, Any], logical_date: datetime | None) -> dic
 
     A manual or REST-triggered run may have no logical date: then the form's month is required.
     """
+    from syncverify.calendar import check_month, previous_month
     from syncverify.errors import SyncverifyError
-    from syncverify.runner.windows import check_month, previous_month
 
     out = {k: v for k, v in params.items() if v not in (None, "", [])}
     if "month" not in out:
@@ -157,7 +157,7 @@ def incremental(params: dict[str, Any], logical_date: datetime | None = None,
     catalog = load_catalog(options.catalog_path)
     from datetime import timedelta
 
-    from syncverify.runner.windows import local_now
+    from syncverify.calendar import local_now
 
     end = local_now(now)
     options.window = (end - timedelta(hours=hours), end)   # each link still cuts off at now - grace
@@ -192,10 +192,10 @@ def _node_tables(catalog: Any, options: RunOptions) -> dict[str, set[str]]:
 def run_quality(params: dict[str, Any], store: Store | None = None) -> dict[str, Any]:
     """Run each table's Great Expectations suite on every node that holds the table, for the
     run's window (reference tables whole); failures become anomalies of kind quality."""
+    from syncverify.calendar import local_now
     from syncverify.connect.resolve import engine_for_node
     from syncverify.quality.model import to_check_results
     from syncverify.quality.runner import run_suite
-    from syncverify.runner.windows import local_now
 
     store = store or Store()
     options = options_from(params)
@@ -406,10 +406,10 @@ def daily_patrol(params: dict[str, Any], logical_date: datetime | None = None,
     """
     from datetime import date, timedelta
 
+    from syncverify.calendar import local_now
     from syncverify.kafka.health import observer
     from syncverify.runner.patrol import duties, write_page
     from syncverify.runner.verify import verify
-    from syncverify.runner.windows import local_now
 
     store = store or Store()
     day = date.fromisoformat(params["day"]) if params.get("day") else (local_now(logical_date) - timedelta(days=1)).date()

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+from syncverify.calendar import BUREAU_TZ
 from syncverify.catalog import LinkCheck
 from syncverify.dialects import for_engine
 from syncverify.kafka import DbSide, KafkaSource, Labels, Window, check_backlog, check_keys, check_volume
 from syncverify.results import CheckKind, CheckResult
 from syncverify.runner.checks import CheckContext
 from syncverify.runner.options import Depth
-from syncverify.runner.windows import BUREAU_TZ
 
 
 def run_kafka_checks(lc: LinkCheck, ctx: CheckContext) -> list[CheckResult]:

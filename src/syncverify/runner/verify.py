@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from syncverify.calendar import month_window
 from syncverify.catalog import Catalog, LinkCheck, load_catalog
 from syncverify.errors import SyncverifyError
 from syncverify.masking import mask_text
@@ -24,7 +25,6 @@ from syncverify.results import CheckKind, CheckResult, Outcome
 from syncverify.runner.checks import CheckContext, primary_kind, run_link_check
 from syncverify.runner.options import Depth, RunOptions
 from syncverify.runner.spool import Spool
-from syncverify.runner.windows import month_window
 from syncverify.store import Store
 
 log = logging.getLogger(__name__)

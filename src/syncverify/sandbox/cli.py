@@ -51,7 +51,7 @@ def register(subparsers: Any) -> None:
 
 
 def build_command(args: argparse.Namespace) -> int:
-    from syncverify.runner.windows import check_month
+    from syncverify.calendar import check_month
     from syncverify.sandbox.world import build_world
 
     check_month(args.month)   # strict YYYY-MM, one line on stderr like every --month

@@ -90,7 +90,7 @@ def columns(table: str) -> list[str]:
 
 def month_range(month: str) -> tuple[datetime, datetime]:
     """The month's naive local bounds; strict ``YYYY-MM`` (:func:`runner.windows.parse_month`)."""
-    from syncverify.runner.windows import month_window
+    from syncverify.calendar import month_window
 
     return month_window(month)
 

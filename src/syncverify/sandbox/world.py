@@ -308,7 +308,7 @@ def land_in_flight(world: World) -> int:
 def build_incidents(catalog: Catalog, planner: FaultPlanner, start: datetime, end: datetime) -> list[Any]:
     """Incidents for the month's logs that line up with the faults: an error burst where rows
     were lost, a stall where a consumer fell behind, a restart loop, a latency spike at the peak."""
-    from syncverify.synclog import Incident
+    from syncverify.sandbox.synclogs import Incident
 
     out: list[Incident] = []
     logged = {lc.link.id for lc in catalog.link_checks() if lc.link.kind in (LinkKind.DSG, LinkKind.KAFKA_CONSUMER)}
@@ -356,8 +356,8 @@ def planner_rows(planner: FaultPlanner, table: str) -> list[tuple[tuple[str, str
 def write_logs(world: World, catalog: Catalog | None = None, incidents: list[Any] | None = None, *,
                seed: int | None = None) -> list[Path]:
     """Write the month's DSG and consumer-application logs to ``<world>/logs`` with the manifest's
-    incidents, through :func:`syncverify.synclog.generate_month_logs`."""
-    from syncverify.synclog import Incident, generate_month_logs
+    incidents, through :func:`syncverify.sandbox.synclogs.generate_month_logs`."""
+    from syncverify.sandbox.synclogs import Incident, generate_month_logs
 
     catalog = catalog or load_catalog("checks")
     if incidents is None:

@@ -40,10 +40,10 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from syncverify.calendar import check_month
     from syncverify.catalog import load_catalog
     from syncverify.runner.options import Depth, RunOptions
     from syncverify.runner.verify import verify
-    from syncverify.runner.windows import check_month
     from syncverify.schema.check import summary_line
     from syncverify.store import Store
 

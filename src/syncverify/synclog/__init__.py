@@ -7,32 +7,26 @@ Public API::
     parsed = parse_files(paths, formats)              # events table + ParseStats (small inputs)
     analysis = analyse(log_dir, "2026-10", formats, anomalies=check_results)
     write_analysis(analysis, out_dir)                 # JSON + Parquet
-    generate_month_logs(out_dir, "2026-10", links, incidents, seed=1)
 """
 
 from syncverify.synclog.analysis import Settings, analyse
 from syncverify.synclog.formats import LogFormatError, LogFormats, LogInputError, LogSource, load_formats
-from syncverify.synclog.generator import GeneratorError, Incident, LogLink, generate_month_logs
 from syncverify.synclog.model import Finding, LinkAnalysis, MonthAnalysis
 from syncverify.synclog.output import write_analysis
 from syncverify.synclog.parsers import ParsedLogs, ParseStats, iter_events, parse_files
 
 __all__ = [
     "Finding",
-    "GeneratorError",
-    "Incident",
     "LinkAnalysis",
     "LogFormatError",
     "LogFormats",
     "LogInputError",
-    "LogLink",
     "LogSource",
     "MonthAnalysis",
     "ParseStats",
     "ParsedLogs",
     "Settings",
     "analyse",
-    "generate_month_logs",
     "iter_events",
     "load_formats",
     "parse_files",

@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from syncverify.calendar import month_window
 from syncverify.masking import mask_taxpayer_ids_in_text
 from syncverify.results import CheckResult
 from syncverify.synclog.aggregate import Aggregator, lag_bin_value
 from syncverify.synclog.errorcodes import classify
 from syncverify.synclog.formats import LogFormats, LogInputError, load_formats
-from syncverify.synclog.generator import month_bounds
 from syncverify.synclog.model import (
     AbnormalDay,
     ErrorBurst,
@@ -778,7 +778,7 @@ def analyse_link(
 
 
 def month_range_ms(month: str) -> tuple[int, int]:
-    start, end = month_bounds(month)
+    start, end = month_window(month)
     return (int((start - _EPOCH).total_seconds() * 1000), int((end - _EPOCH).total_seconds() * 1000))
 
 

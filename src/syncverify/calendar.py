@@ -1,4 +1,4 @@
-"""Verification windows in the bureau's time zone.
+"""The bureau's calendar: its time zone, months and verification windows (the bottom layer).
 
 Timestamps in the invoice databases are naive local times (Asia/Shanghai, UTC+8, no daylight
 saving). A month therefore runs from ``YYYY-MM-01 00:00:00`` local to the first of the next month,

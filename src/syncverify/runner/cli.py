@@ -17,10 +17,10 @@ def _csv(text: str | None) -> list[str] | None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from syncverify.calendar import check_month
     from syncverify.progress import progress, wanted
     from syncverify.runner.pipeline import run_pipeline, steps
     from syncverify.runner.verify import replay_spools
-    from syncverify.runner.windows import check_month
     from syncverify.store import Store
 
     if args.month:
@@ -109,8 +109,8 @@ def _print_run(summary: Any, out: dict[str, Any], done: Any) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from syncverify.demo import run_demo
-    from syncverify.runner.windows import check_month
+    from syncverify.calendar import check_month
+    from syncverify.sandbox.demo import run_demo
 
     check_month(args.month)
     outcome = run_demo(backend=args.backend, scale=args.scale, seed=args.seed, month=args.month,
@@ -119,8 +119,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _pools(args: argparse.Namespace) -> int:
-    from syncverify.airflow_support import ensure_pools
     from syncverify.catalog import load_catalog
+    from syncverify.dagkit.deployment import ensure_pools
 
     for name, slots in ensure_pools(load_catalog(args.catalog)).items():
         print(f"{name}: {slots} slots")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from syncverify.demo_score import Score, TicketScore, combined, score, score_incidents, score_tickets
+from syncverify.sandbox.demo_score import Score, TicketScore, combined, score, score_incidents, score_tickets
 
 if TYPE_CHECKING:
     from syncverify.sandbox import World

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from syncverify.calendar import month_window
 from syncverify.errors import SyncverifyError
 
 INCIDENT_KINDS = ("error_burst", "stall", "latency_spike_peak", "restart_loop")
@@ -111,8 +112,6 @@ def as_log_link(value: Any) -> LogLink:
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """``'2026-10'`` -> (2026-10-01 00:00, 2026-11-01 00:00); strict (``2026-1`` is an error)."""
-    from syncverify.runner.windows import month_window
-
     return month_window(month)
 
 
