@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck check bench clean
+.PHONY: demo test test-fast setup lint typecheck check bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests dags benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# Unit tests that need no service (no database server, broker, Airflow or browser): under a minute.
+# Tests taking a service's fixture are marked by tests/conftest.py, so they stay out of this lane.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not (mariadb or postgres or kafka or airflow or browser or e2e or slow or distributed)" tests/unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests dags benchmarks

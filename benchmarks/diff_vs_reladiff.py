@@ -19,8 +19,8 @@ Prints a table with seconds, ratios and peak memory, and a JSON line per pair. U
 databases (``svbench_<pid>_s`` for sources, ``svbench_<pid>_t`` for targets) and drops them
 afterwards.
 
-    .venv/bin/python benchmarks/diff_vs_reladiff.py                    # 1M rows, integer key
-    .venv/bin/python benchmarks/diff_vs_reladiff.py --key text         # key fphm VARCHAR(20)
+    .venv/bin/python benchmarks/diff_vs_reladiff.py           # 1M rows, int + composite keys, MariaDB <-> PostgreSQL
+    .venv/bin/python benchmarks/diff_vs_reladiff.py --keys text --pairs mariadb:mariadb   # key fphm VARCHAR(8)
     .venv/bin/python benchmarks/diff_vs_reladiff.py --rows 10000000 --no-reladiff
     .venv/bin/python benchmarks/diff_vs_reladiff.py --row-hash sha256  # no native hash (PostgreSQL)
 """
@@ -46,7 +46,7 @@ VENV_BIN = Path(sys.executable).parent
 
 DDL = """CREATE TABLE {t} (
   id BIGINT NOT NULL PRIMARY KEY,
-  fphm VARCHAR(20) NOT NULL UNIQUE,
+  fphm VARCHAR(8) NOT NULL UNIQUE,
   fpdm VARCHAR(12) NOT NULL,
   kprq TIMESTAMP NULL,
   xsfnsrsbh VARCHAR(20),
@@ -55,16 +55,17 @@ DDL = """CREATE TABLE {t} (
   se DECIMAL(18,2),
   jshj DECIMAL(18,2),
   fpzt VARCHAR(2),
-  gmf_swjg_dm VARCHAR(11)
+  gmf_swjg_dm VARCHAR(11),
+  UNIQUE (fpdm, fphm)
 )"""
 
 # Row i of the invoice table, as SQL over an integer column n (same values on both databases).
-ROW_MYSQL = """n, CONCAT('2645', LPAD(n, 16, '0')), CONCAT('1450', LPAD(n % 100000000, 8, '0')),
+ROW_MYSQL = """n, LPAD(n, 8, '0'), CONCAT('1450', LPAD(n DIV 1000, 8, '0')),
   TIMESTAMP('2024-01-01') + INTERVAL (n % 2678400) SECOND,
   CONCAT('91450100MA', LPAD(n % 99991, 8, '0')), CONCAT('91450200MB', LPAD(n % 77773, 8, '0')),
   (n % 100000) / 100, (n % 13000) / 100, (n % 100000) / 100 + (n % 13000) / 100,
   CAST(n % 3 AS CHAR), CONCAT('145', LPAD(n % 10000, 8, '0'))"""
-ROW_PG = """n, '2645' || lpad(n::text, 16, '0'), '1450' || lpad((n % 100000000)::text, 8, '0'),
+ROW_PG = """n, lpad(n::text, 8, '0'), '1450' || lpad((n / 1000)::text, 8, '0'),
   TIMESTAMP '2024-01-01' + (n % 2678400) * INTERVAL '1 second',
   '91450100MA' || lpad((n % 99991)::text, 8, '0'), '91450200MB' || lpad((n % 77773)::text, 8, '0'),
   (n % 100000) / 100.0, (n % 13000) / 100.0, (n % 100000) / 100.0 + (n % 13000) / 100.0,
@@ -128,18 +129,41 @@ def build(kind: str, url: str, rows: int, table: str, mutate: bool) -> dict[str,
             c.execute(sa.text(f"UPDATE {table} SET je = je + 0.01 WHERE id IN ({','.join(map(str, changed))})"))
             c.execute(sa.text(_insert(kind, table, extra[0], extra[-1])))
         c.execute(sa.text(f"VACUUM ANALYZE {table}" if kind == "postgresql" else f"ANALYZE TABLE {table}"))
+        # The same rows keyed by (fpdm, fphm), stored in that key's order (InnoDB clusters by it).
+        keyed = table.replace("inv_", "fp_")
+        c.execute(sa.text(DDL.format(t=keyed).replace("id BIGINT NOT NULL PRIMARY KEY", "id BIGINT NOT NULL UNIQUE")
+                          .replace("UNIQUE (fpdm, fphm)", "PRIMARY KEY (fpdm, fphm)")))
+        c.execute(sa.text(f"INSERT INTO {keyed} SELECT * FROM {table} ORDER BY fpdm, fphm"))
+        c.execute(sa.text(f"VACUUM ANALYZE {keyed}" if kind == "postgresql" else f"ANALYZE TABLE {keyed}"))
     engine.dispose()
     return {"missing": missing, "extra": extra, "changed": changed}
 
 
 def fphm(n: int) -> str:
-    return "2645" + str(n).rjust(16, "0")
+    return str(n).rjust(8, "0")
 
 
-def run_syncverify(src_url: str, tgt_url: str, key: str, slices: int, row_hash: str = "auto"
-                   ) -> tuple[float, int, dict]:
-    cmd = [str(VENV_BIN / "python"), "-m", "syncverify.compare.cli", src_url, tgt_url, "--table", "inv_src",
-           "--target-table", "inv_tgt", "--key", key, "--columns", ",".join(c for c in COLUMNS if c != key),
+def fpdm(n: int) -> str:
+    return "1450" + str(n // 1000).rjust(8, "0")
+
+
+# --keys choices: the key columns compared (every other column is compared as a value), the
+# tables (inv_*: PRIMARY KEY id; fp_*: the same rows with PRIMARY KEY (fpdm, fphm), the invoice
+# table's real key) and extra syncverify options.
+KEYS: dict[str, tuple[list[str], str, list[str]]] = {
+    "int": (["id"], "inv", []),
+    "text": (["fphm"], "inv", []),
+    "composite": (["fpdm", "fphm"], "fp", []),
+    "composite-ranges": (["fpdm", "fphm"], "fp", ["--key-ranges"]),
+}
+ALL_COLUMNS = ["id", *COLUMNS]
+
+
+def run_syncverify(src_url: str, tgt_url: str, key: list[str], slices: int, row_hash: str = "auto",
+                   tables: str = "inv", extra: list[str] | None = None) -> tuple[float, int, dict]:
+    cmd = [str(VENV_BIN / "python"), "-m", "syncverify.compare.cli", src_url, tgt_url, "--table", f"{tables}_src",
+           "--target-table", f"{tables}_tgt", "--key", ",".join(key), *(extra or []),
+           "--columns", ",".join(c for c in ALL_COLUMNS if c not in key),
            "--hash-slices", str(slices), "--row-hash", row_hash, "--json"]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -180,7 +204,7 @@ def run_reladiff(src_url: str, tgt_url: str, timeout_s: float) -> tuple[float, i
     return seconds, len(keys)
 
 
-def scan_limit(src_url: str, tgt_url: str) -> float:
+def scan_limit(src_url: str, tgt_url: str, tables: str = "inv") -> float:
     cols = ", ".join(COLUMNS)
     sql = f"SELECT COUNT(*), SUM(LENGTH(CONCAT_WS(',', id, {cols}))) FROM "
     engines = [sa.create_engine(src_url), sa.create_engine(tgt_url)]
@@ -193,8 +217,8 @@ def scan_limit(src_url: str, tgt_url: str) -> float:
             c.execute(sa.text(sql + table)).fetchall()
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=scan, args=(engines[0], "inv_src")),
-               threading.Thread(target=scan, args=(engines[1], "inv_tgt"))]
+    threads = [threading.Thread(target=scan, args=(engines[0], f"{tables}_src")),
+               threading.Thread(target=scan, args=(engines[1], f"{tables}_tgt"))]
     for t in threads:
         t.start()
     for t in threads:
@@ -205,10 +229,11 @@ def scan_limit(src_url: str, tgt_url: str) -> float:
     return seconds
 
 
-def check_exact(found: dict, expected: dict[str, list[int]], key: str) -> bool:
-    def as_key(n: int) -> str:
-        return fphm(n) if key == "fphm" else str(n)
-    want = {name: sorted(as_key(n) for n in ids) for name, ids in expected.items()}
+def check_exact(found: dict, expected: dict[str, list[int]], key: list[str]) -> bool:
+    def as_key(n: int) -> object:
+        parts = {"id": str(n), "fphm": fphm(n), "fpdm": fpdm(n)}
+        return parts[key[0]] if len(key) == 1 else [parts[k] for k in key]
+    want = {name: sorted(as_key(n) for n in ids) for name, ids in expected.items()}   # type: ignore[type-var]
     got = {"missing": sorted(found["missing_in_target"]), "extra": sorted(found["extra_in_target"]),
            "changed": sorted(found["changed"])}
     return want == got
@@ -217,8 +242,11 @@ def check_exact(found: dict, expected: dict[str, list[int]], key: str) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--key", choices=("int", "text"), default="int", help="id BIGINT or fphm VARCHAR(20)")
-    parser.add_argument("--pairs", default="mariadb:mariadb,postgresql:postgresql,mariadb:postgresql")
+    parser.add_argument("--keys", default="int,composite",
+                        help="comma-separated, from: int (id BIGINT), text (fphm VARCHAR(8)), "
+                             "composite (fpdm VARCHAR(12), fphm VARCHAR(8), the primary key), composite-ranges "
+                             "(the same with --key-ranges); default int,composite")
+    parser.add_argument("--pairs", default="mariadb:postgresql,postgresql:mariadb")
     parser.add_argument("--no-reladiff", action="store_true")
     parser.add_argument("--hash-slices", type=int, choices=(1, 2), default=1)
     parser.add_argument("--row-hash", choices=("auto", "sha256"), default="auto",
@@ -228,7 +256,9 @@ def main() -> None:
                         help="stop reladiff after this long (its cross-database hashdiff MariaDB -> "
                              "PostgreSQL did not finish in 300 s); reported as '>SECONDS'")
     args = parser.parse_args()
-    key = "id" if args.key == "int" else "fphm"
+    keys = [k.strip() for k in args.keys.split(",") if k.strip()]
+    if not keys or any(k not in KEYS for k in keys):
+        parser.error(f"--keys takes {', '.join(KEYS)}")
     pairs = [tuple(p.split(":")) for p in args.pairs.split(",")]
     kinds = sorted({k for p in pairs for k in p})
     tag = f"svbench_{os.getpid()}"
@@ -241,30 +271,32 @@ def main() -> None:
             build(kind, urls[kind][0], args.rows, "inv_src", mutate=False)
             expected = build(kind, urls[kind][1], args.rows, "inv_tgt", mutate=True)
             print(f"# built {args.rows:,} rows x2 in {kind} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        print(f"rows={args.rows:,} key={key} hash_slices={args.hash_slices} "
-              f"differences={sum(map(len, expected.values()))}")
-        print(f"{'pair':24} {'syncverify s':>12} {'scan s':>8} {'reladiff s':>10} {'sv/scan':>8} "
+        print(f"rows={args.rows:,} hash_slices={args.hash_slices} differences={sum(map(len, expected.values()))}")
+        print(f"{'key':16} {'pair':24} {'syncverify s':>12} {'scan s':>8} {'reladiff s':>10} {'sv/scan':>8} "
               f"{'reladiff/sv':>11} {'sv RSS MB':>9} exact row_hash")
-        for a, b in pairs:
-            # The tables differ only in where they live: source from a, target from b.
-            src, tgt = urls[a][0], urls[b][1]
-            sv_s, rss, found = run_syncverify(src, tgt, key, args.hash_slices, args.row_hash)
-            exact = check_exact(found, expected, key)
-            scan_s = scan_limit(src, tgt)
-            rd_s, rd_n = (None, None) if args.no_reladiff or key != "id" else \
-                run_reladiff(src, tgt, args.reladiff_timeout)
-            timed_out = rd_s is not None and rd_n is None
-            over = ">" if timed_out else ""
-            ratio_rd = f"{over}{rd_s / sv_s:.1f}x" if rd_s else "-"
-            rd_text = "-" if rd_s is None else f"{over}{rd_s:.2f}"
-            print(f"{a + '->' + b:24} {sv_s:12.2f} {scan_s:8.2f} {rd_text:>10} "
-                  f"{sv_s / scan_s:7.2f}x {ratio_rd:>11} {rss:9d} {exact!s:5} {found['stats'].get('row_hash')}")
-            print(json.dumps({"pair": f"{a}->{b}", "rows": args.rows, "key": key, "hash_slices": args.hash_slices,
-                              "syncverify_s": round(sv_s, 3),
-                              "scan_limit_s": round(scan_s, 3), "reladiff_s": rd_s and round(rd_s, 3),
-                              "reladiff_keys_differing": rd_n, "reladiff_timed_out": timed_out,
-                              "syncverify_peak_rss_mb": rss, "exact": exact,
-                              "stats": found["stats"]}))
+        for name in keys:
+            key, tables, extra = KEYS[name]
+            for a, b in pairs:
+                # The tables differ only in where they live: source from a, target from b.
+                src, tgt = urls[a][0], urls[b][1]
+                sv_s, rss, found = run_syncverify(src, tgt, key, args.hash_slices, args.row_hash, tables, extra)
+                exact = check_exact(found, expected, key)
+                scan_s = scan_limit(src, tgt, tables)
+                rd_s, rd_n = (None, None) if args.no_reladiff or name != "int" else \
+                    run_reladiff(src, tgt, args.reladiff_timeout)
+                timed_out = rd_s is not None and rd_n is None
+                over = ">" if timed_out else ""
+                ratio_rd = f"{over}{rd_s / sv_s:.1f}x" if rd_s else "-"
+                rd_text = "-" if rd_s is None else f"{over}{rd_s:.2f}"
+                print(f"{name:16} {a + '->' + b:24} {sv_s:12.2f} {scan_s:8.2f} {rd_text:>10} "
+                      f"{sv_s / scan_s:7.2f}x {ratio_rd:>11} {rss:9d} {exact!s:5} {found['stats'].get('row_hash')}",
+                      flush=True)
+                print(json.dumps({"pair": f"{a}->{b}", "rows": args.rows, "key": key,
+                                  "hash_slices": args.hash_slices, "syncverify_s": round(sv_s, 3),
+                                  "scan_limit_s": round(scan_s, 3), "reladiff_s": rd_s and round(rd_s, 3),
+                                  "reladiff_keys_differing": rd_n, "reladiff_timed_out": timed_out,
+                                  "syncverify_peak_rss_mb": rss, "exact": exact,
+                                  "stats": found["stats"]}), flush=True)
     finally:
         for kind in urls:
             drop_db(kind, f"{tag}_s")

@@ -14,11 +14,12 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 
 # Airflow reads its configuration when first imported: point it at a throw-away home with a
 # SQLite metadata database, the project's dags/ and no examples, before any test imports it.
@@ -34,6 +35,21 @@ os.environ.update({
 })
 
 from service_support import IN_CI, MARIADB_ADMIN_URL, POSTGRES_ADMIN_URL, service_unavailable  # noqa: E402, F401
+
+# A test that takes a service's fixture needs that service: it carries the service's marker
+# whether or not its file says so, so `make test-fast` (``-m "not (mariadb or postgres or
+# kafka ...)"``) never starts or waits for one.
+_SERVICE_OF_FIXTURE = {"mariadb_url": "mariadb", "mariadb_module_url": "mariadb", "postgres_url": "postgres",
+                       "postgres_module_url": "postgres", "kafka_broker": "kafka"}
+
+
+@pytest.hookimpl(tryfirst=True)      # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            marker = _SERVICE_OF_FIXTURE.get(fixture)
+            if marker and item.get_closest_marker(marker) is None:
+                item.add_marker(getattr(pytest.mark, marker))
 
 
 def _admin_engine(url: str, what: str) -> sa.Engine:
@@ -90,6 +106,16 @@ def postgres_module_url() -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'db.sqlite'}"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Any]:
+    """A new results store (migrated) on an SQLite file of the test's own."""
+    from syncverify.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    yield store
+    store.engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -18,20 +18,19 @@ from pathlib import Path
 from syncverify import __version__
 from syncverify.errors import SyncverifyError
 from syncverify.exitcodes import ExitCode
-from syncverify.masking import mask_text
 
 # Areas that add their own subcommands with ``register(subparsers)``, in help order.
 AREAS = (
     "syncverify.catalog.cli",      # catalog import
     "syncverify.compare.cli",      # diff
-    "syncverify.runner.cli",          # run, demo
-    "syncverify.sandbox.cli",      # sandbox
+    "syncverify.runner.cli",       # run, schema check (and schema gate from schema/cli.py)
+    "syncverify.sandbox.cli",      # sandbox, demo
     "syncverify.kafka.cli",        # kafka
     "syncverify.quality.cli",      # quality
     "syncverify.synclog.cli",      # synclog
     "syncverify.tickets.cli",      # tickets
     "syncverify.report.cli",       # report
-    "syncverify.schema.cli",       # schema gate, schema check
+    "syncverify.dagkit.cli",       # airflow-pools
 )
 
 
@@ -181,11 +180,13 @@ def _closed_pipe() -> int:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)      # --help and usage errors end here, before SQLAlchemy loads
+    # Masking needs SQLAlchemy's URL parser: loaded once a command runs, not for --help.
     from syncverify.logmask import install as mask_logs
+    from syncverify.masking import mask_text
 
     mask_logs()     # every syncverify log record (and logged traceback) masked before any handler
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
         return int(args.func(args))
     except BrokenPipeError:

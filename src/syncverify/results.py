@@ -61,6 +61,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class ResultName:
+    """What a result is filed under when the engine that builds it works on physical copies: the
+    catalog's table name, the check id after the kind (``<kind>/<check>``) and details that name
+    the copies. The engine builds the result with them (nothing relabels it afterwards)."""
+
+    table: str
+    check: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class CheckResult:
     """One check of one table (or topic) on one link for one window."""
@@ -90,10 +101,11 @@ class CheckResult:
     check_id: str | None = None       # stable id: kind/link/table[/suffix]
     started_at: datetime = field(default_factory=_now)
     finished_at: datetime | None = None
+    flow_id: str | None = None        # a flow trace: the flow it follows (it is no one link's: link_id None)
 
     def __post_init__(self) -> None:
         if self.check_id is None:
-            self.check_id = "/".join(str(p) for p in (self.kind.value, self.link_id or "-", self.table))
+            self.check_id = "/".join(str(p) for p in (self.kind.value, self.link_id or self.flow_id or "-", self.table))
 
     @property
     def differences(self) -> int:
@@ -148,5 +160,8 @@ class CheckResult:
                 kwargs[name] = datetime.fromisoformat(kwargs[name])
         for name in ("missing_keys", "extra_keys", "changed_keys", "duplicate_keys", "in_flight_keys"):
             kwargs[name] = [key_from_json(k) for k in kwargs.get(name) or []]
+        if kwargs["kind"] is CheckKind.TRACE and "flow_id" not in kwargs:
+            # stored before results had a flow field: the trace's flow was kept as its link
+            kwargs["flow_id"], kwargs["link_id"] = kwargs.get("link_id"), None
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in kwargs.items() if k in known})

@@ -86,16 +86,9 @@ def private_dir(path: str | os.PathLike[str]) -> Path:
     return folder
 
 
-def create_private_sqlite(url: str) -> None:
-    """Create a file-based SQLite database's file empty and 0600 before SQLAlchemy opens it
-    (SQLite would create it with the umask's mode, and its -wal/-shm copy that mode)."""
-    if not url.startswith("sqlite:///"):
-        return
-    from sqlalchemy.engine import make_url
-
-    database = make_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
+def create_private_database_file(database: str | os.PathLike[str]) -> None:
+    """Create a file database's file empty and 0600 before its driver opens it (SQLite would
+    create it with the umask's mode, and its -wal/-shm copy that mode)."""
     path = Path(database)
     refuse_symlink(path)     # SQLite would follow it, also a dangling one, and create its target
     path.parent.mkdir(parents=True, exist_ok=True)

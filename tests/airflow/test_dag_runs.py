@@ -6,12 +6,14 @@ The monthly run uses the trigger form the way an operator re-runs one link of on
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parents[2]
+from helpers import ROOT
+
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 
@@ -65,7 +67,8 @@ def test_monthly_manual_run_one_link(world_env) -> None:
     assert others == {"skipped"}                                     # not selected: skipped, not green
     store = _store()
     runs = store.runs(month="2026-10")
-    assert runs and runs[-1].status in {"completed", "partial"} and runs[-1].params["links"] == ["zz11"]
+    assert runs and runs[-1].params["links"] == ["zz11"]
+    assert runs[-1].status == "completed"                            # every check of the run ran
     results = store.results(runs[-1].id)
     links = {r.link_id for r in results if r.kind.value in {"diff", "totals"}}
     assert links == {"zz11"}
@@ -99,7 +102,15 @@ def test_incremental_run(world_env) -> None:
     assert runs and runs[-1].finished_at is not None
     results = _store().results(runs[-1].id)
     assert {r.link_id for r in results} >= {"zz11"}
-    assert all(r.window_end is None or r.window_end.hour <= 23 for r in results)
+    # the last 6 hours before 23:00 Beijing time, each link cut off at now minus its grace
+    from syncverify.catalog import load_catalog
+
+    links = load_catalog(ROOT / "checks").links
+    windowed = [r for r in results if r.window_start is not None]
+    assert {r.link_id for r in windowed} >= {"zz11"}
+    start, end = datetime(2026, 10, 31, 17), datetime(2026, 10, 31, 23)
+    for r in windowed:
+        assert (r.window_start, r.window_end) == (start, end - links[r.link_id].grace), r.check_id
 
 
 def test_daily_patrol(world_env) -> None:
@@ -123,9 +134,70 @@ def test_daily_patrol(world_env) -> None:
     assert record["day"] == "2026-10-15" and record["backlog"] and record["volume"]
 
 
-def test_sla_watch(world_env) -> None:
+def _returned(run, task_id: str):
+    """What a task of a finished ``dag.test()`` run returned (its ``return_value`` XCom)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        [value] = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id,
+                                                     key="return_value").with_only_columns(XComModel.value)).all()
+    return XComModel.deserialize_value(type("Row", (), {"value": value})())
+
+
+def test_sla_watch_reopens_a_false_repair_and_verifies_a_real_one(world_env, tmp_path, monkeypatch) -> None:
+    """SS31's ticket (5 taxpayer rows never written to gx.taxpayer_db) marked repaired with nothing
+    repaired is reopened by the watch; once its approved repair script has inserted the rows, the
+    next watch verifies it on its keys.
+    A world and a store of its own: exactly this ticket is in it, and the repair changes no other
+    test's world."""
     from airflow.utils.state import DagRunState
 
+    from syncverify.catalog import load_catalog
+    from syncverify.connect.resolve import engine_for_node
+    from syncverify.runner.options import Depth, RunOptions
+    from syncverify.runner.verify import verify
+    from syncverify.sandbox import build_world
+    from syncverify.store import Store
+    from syncverify.tickets import (
+        apply_repair_script,
+        approve_repair_script,
+        generate_repair_script,
+        get_ticket,
+        list_tickets,
+        mark_repaired,
+        open_or_update,
+    )
+
+    world = build_world(tmp_path / "world", scale=0.03, seed=7, month="2026-10", catalog_path=ROOT / "checks")
+    url = f"sqlite:///{tmp_path / 'sla.sqlite'}"
+    monkeypatch.setenv("SYNCVERIFY_STORE_URL", url)
+    store, profile = Store(url), str(world.connections)
+    catalog = load_catalog(ROOT / "checks")
+    summary = verify(RunOptions(month="2026-10", kind="adhoc", links=["SS31"], depth=Depth.DIFF, profile=profile,
+                                catalog_path=str(ROOT / "checks")), store, catalog=catalog)
+    [ticket_id] = open_or_update(store, summary.results, run_id=summary.run_id, catalog=catalog)
+    [ticket] = list_tickets(store)
+    assert (ticket.id, ticket.link_id, ticket.table_name, ticket.status) == (ticket_id, "SS31", "nsr_jcxx", "open")
     dag = _dag("syncverify_sla_watch")
-    run = dag.test(run_conf={"profile": world_env["profile"]})
+
+    mark_repaired(store, ticket_id, actor="test")                   # a claim: the rows are still missing
+    run = dag.test(run_conf={"profile": profile})
     assert run.state == DagRunState.SUCCESS
+    report = _returned(run, "watch")
+    assert (report["verified"], report["reopened"], report["undecided"], report["errors"], report["escalations"],
+            report["decided_elsewhere"], report["breaches_notified"]) == ([], [ticket_id], [], [], [], [], 0)
+    assert get_ticket(store, ticket_id)[0].status == "reopened"
+
+    source = engine_for_node(ticket.source_node, profile=profile, read_only=True)
+    target = engine_for_node(ticket.target_node, profile=profile, read_only=True)
+    script = generate_repair_script(store, ticket_id, source_engine=source, target_engine=target, catalog=catalog)
+    approve_repair_script(store, ticket_id, by="reviewer", note="test approval", script_id=script.id)
+    writer = engine_for_node(ticket.target_node, profile=profile, read_only=False)
+    applied = apply_repair_script(store, ticket_id, target_engine=writer, by="operator", script_id=script.id)
+    assert get_ticket(store, ticket_id)[0].status == "repaired", applied
+    run = dag.test(run_conf={"profile": profile})
+    assert run.state == DagRunState.SUCCESS
+    report = _returned(run, "watch")
+    assert (report["verified"], report["reopened"], report["undecided"], report["errors"]) == ([ticket_id], [], [], [])
+    assert get_ticket(store, ticket_id)[0].status == "verified"

@@ -4,11 +4,11 @@ follows the flows' hops; the trigger form offers what operators re-run by hand."
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from helpers import ROOT
+
 DAG_IDS = {"syncverify_monthly", "syncverify_incremental", "syncverify_daily_patrol", "syncverify_sla_watch",
            "syncverify_release_gate"}
 

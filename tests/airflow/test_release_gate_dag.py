@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from helpers import ROOT
+
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 DDL = """CREATE TABLE dm_csb (

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from helpers import ROOT
+
 BIN = Path(sys.executable).parent
 PASSWORD = "sv-admin-" + uuid.uuid4().hex[:8]
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from helpers import ROOT
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
@@ -40,16 +41,17 @@ def test_demo_cli_finds_every_fault_and_nothing_else(tmp_path: Path) -> None:
             for key in fault["keys"]:
                 assert key not in text     # taxpayer ids are masked
     assert "Traceback" not in proc.stderr
-    assert f"tickets: {injected} open for {injected} injected faults" in lines
+    # one ticket is repaired end to end by the demo (plan, approval, apply, re-verification) and closed
+    assert f"tickets: {injected} for {injected} injected faults ({injected - 1} open, 1 repaired and verified)" in lines
 
-    # Right after the demo the CLI reads the same store: one open ticket per injected fault.
+    # Right after the demo the CLI reads the same store: one ticket per injected fault (one of them repaired).
     from syncverify.sandbox.demo_score import fault_place, score_tickets
 
-    listed = subprocess.run([str(Path(sys.executable).parent / "syncverify"), "tickets", "list", "--json"],
+    listed = subprocess.run([str(Path(sys.executable).parent / "syncverify"), "tickets", "list", "--all", "--json"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0, listed.stderr
     tickets = json.loads(listed.stdout)
-    assert len(tickets) == injected and score_tickets(manifest, tickets).ok
+    assert len(tickets) == injected and score_tickets(manifest, tickets, tickets).ok
     by_place = {(t["kind"], t["source_node"] if t["kind"] == "quality" else t["link_id"], t["table"]): t
                 for t in tickets}
     assert set(by_place) == {fault_place(f) for f in manifest["faults"]}

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from helpers import ROOT
+
 MONTH = "2026-10"
 SYNCVERIFY = str(Path(sys.executable).parent / "syncverify")
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -49,7 +49,8 @@ def drop_tables(url: str, *names: str) -> None:
 
 
 def canon(value: Any, float_digits: int = 12, ts_precision: int = 0) -> Any:
-    """The equality rules of DESIGN.md in plain Python (independent of the dialect code)."""
+    """The equality rules of docs/compare.md ("Canonical forms and equality") in plain Python, apart
+    from the dialect code."""
     if value is None:
         return None
     if isinstance(value, bool):

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from helpers import ROOT
 from syncverify.catalog import load_catalog
 from syncverify.catalog.discover import discover
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _make_tables(url: str, *, target: bool) -> None:

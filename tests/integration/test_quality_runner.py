@@ -18,10 +18,10 @@ from syncverify.quality import (
     load_suite,
     run_suite,
     run_suites,
-    samples,
     to_check_results,
 )
 from syncverify.results import CheckKind, Outcome
+from syncverify.sandbox import quality_samples as samples
 from syncverify.sandbox.schema import metadata
 
 OCTOBER = (datetime(2026, 10, 1), datetime(2026, 11, 1))

@@ -33,7 +33,6 @@ from syncverify.tickets import approve_repair_script, generate_repair_script, ge
 from syncverify.tickets.lease import LEASE_ENV
 from syncverify.tickets.repair import CRASH_ENV
 
-ROOT = Path(__file__).resolve().parents[2]
 SYNCVERIFY = str(Path(sys.executable).with_name("syncverify"))
 
 

@@ -16,8 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from syncverify.results import CheckKind, CheckResult
-from syncverify.store import Store
+from helpers import anomaly
 from syncverify.tickets import FrozenClock, WebhookSink, get_ticket, open_or_update, pending_count, sla_watch
 
 T0 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
@@ -65,20 +64,10 @@ class Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
-
-
-@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     server = Receiver(script=["process+500", "503"])
     yield server
     server.stop()
-
-
-def anomaly() -> CheckResult:
-    return CheckResult(kind=CheckKind.DIFF, link_id="zz11", table="fp_fpxx", missing_count=1,
-                       missing_keys=["1"], started_at=T0).finish()
 
 
 def test_retried_post_makes_exactly_one_ticket(store, receiver):

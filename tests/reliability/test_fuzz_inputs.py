@@ -15,13 +15,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import ROOT
 from syncverify.catalog import load_catalog
 from syncverify.cli import main
 from syncverify.errors import CatalogError
 from syncverify.synclog.formats import load_formats
 from syncverify.synclog.parsers import parse_files
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def fuzz(n: int) -> settings:

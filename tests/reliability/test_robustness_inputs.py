@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import ROOT
 from syncverify.catalog import load_catalog
 from syncverify.cli import main
 from syncverify.exitcodes import ExitCode
@@ -23,7 +24,6 @@ from syncverify.runner.checks import CheckContext, primary_kind
 from syncverify.runner.verify import plan, window_of
 from syncverify.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
 GOOD = (b"2026-10-09 09:31:02.117 [zz11] INFO APPLY table=FP_FPXX ins=120 upd=3 del=0 batch=123 "
         b"lag_ms=850 backlog=42\n")
 

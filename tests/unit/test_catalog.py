@@ -12,10 +12,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import ROOT
 from syncverify.catalog import load_catalog, parse_predicate, render
 from syncverify.errors import CatalogError
 
-ROOT = Path(__file__).resolve().parents[2]
 DSG_LINKS = {"zz11", "zz04", "ZZ25", "ZZ15-1", "ZZ15-2", "ZS01", "ZS02-1", "SS31", "SS12-1", "SS12-2",
              "ZZ28", "SZ05", "SS20", "SS22", "SS-JTFB-XJ", "SS-ZNHD-XJ", "SS-SZC-JTFB"}
 FLOW_IDS = [f"F{i}" for i in range(1, 13)]      # F1-F9 of §3.1.4, F10-F12 of the interaction platform

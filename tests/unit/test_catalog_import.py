@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers import ROOT
 from syncverify.catalog import load_catalog, render
 from syncverify.catalog.importer import import_links, read_rows, write_documents
 from syncverify.cli import main
 from syncverify.errors import CatalogError
 
-ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "checks")
 
 
@@ -116,6 +116,7 @@ def _scale_catalog(checks: Path, links: int, tables: int) -> None:
     (checks / "flows.yaml").write_text(yaml.safe_dump({"flows": flows}), encoding="utf-8")
 
 
+@pytest.mark.slow     # some 8 s: in `make test`, not in `make test-fast`
 def test_a_400_link_catalog_loads_within_airflows_dag_import_timeout(tmp_path: Path) -> None:
     _scale_catalog(tmp_path / "checks", links=400, tables=1_000)
     started = time.perf_counter()

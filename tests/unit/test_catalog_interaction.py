@@ -6,10 +6,10 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
+from helpers import ROOT
 from syncverify.catalog import load_catalog
 from syncverify.cli import main
 from syncverify.sandbox import generate as g
@@ -17,7 +17,6 @@ from syncverify.sandbox.faults import DEFAULT_FAULTS
 from syncverify.sandbox.interaction import INDICATORS
 from syncverify.sandbox.propagate import key_function
 
-ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "checks")
 NEW_LINKS = {"SS-JTFB-XJ": ("gx.push_dispatch_db", "gx.patrol_pg", "dsg"),
              "SS-ZNHD-XJ": ("gx.interact_db", "gx.patrol_pg", "dsg"),

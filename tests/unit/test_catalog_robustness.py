@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers import ROOT
 from syncverify.catalog import load_catalog, parse_predicate
 from syncverify.catalog.predicates import MAX_DEPTH, predicate_depth
 from syncverify.errors import CatalogError
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import ROOT
 from syncverify.cli import AREAS, build_parser, main
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _commands(parser: argparse.ArgumentParser, prefix: str = "") -> list[tuple[str, argparse.ArgumentParser, str]]:

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers import ROOT
 from syncverify.connect import resolve
 from syncverify.errors import ConnectionConfigError
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from helpers import ROOT
 from syncverify.connect.resolve import profile_synclog_dir
 from syncverify.dagkit.checks import check_line, check_unit, selected
 from syncverify.dagkit.deployment import default_args
@@ -24,7 +24,6 @@ from syncverify.runner import jobs
 from syncverify.store import Store
 from syncverify.tickets.sinks import FileDropSink
 
-ROOT = Path(__file__).resolve().parents[2]
 CATALOG = str(ROOT / "checks")
 
 

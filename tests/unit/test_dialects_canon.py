@@ -63,14 +63,30 @@ def test_kinds_of_types_and_joint_kinds() -> None:
 
 def test_session_statements() -> None:
     maria = MySQLDialect().session_statements(True, 5000, "10.11.19-MariaDB")
-    assert "SET SESSION TRANSACTION READ ONLY" in maria and "SET SESSION max_statement_time = 5.000" in maria
-    assert "SET SESSION max_execution_time = 5000" in MySQLDialect().session_statements(True, 5000, "8.0.36")
+    assert "SET SESSION tx_read_only = 1" in maria and "SET SESSION max_statement_time = 5.000" in maria
+    mysql8 = MySQLDialect().session_statements(True, 5000, "8.0.36")
+    assert "SET SESSION max_execution_time = 5000" in mysql8 and "SET SESSION transaction_read_only = 1" in mysql8
     pg = PostgreSQLDialect().session_statements(True, 5000)
     assert "SET default_transaction_read_only = on" in pg and "SET statement_timeout = 5000" in pg
     assert "SET jit = off" in PostgreSQLDialect().session_statements(True, 5000, "150020")
     assert "SET jit = off" not in PostgreSQLDialect().session_statements(True, 5000, "100007")   # TBase: PG 10
     assert SQLiteDialect().session_statements(True, 5000) == ["PRAGMA query_only = ON"]
-    assert not any("READ ONLY" in s for s in MySQLDialect().session_statements(False, 0))
+    assert not any("read_only" in s for s in MySQLDialect().session_statements(False, 0))
+
+
+def test_session_connect_args_carry_the_session_statements() -> None:
+    """Engines built from a URL alone (GX's) get the same settings while connecting."""
+    maria = MySQLDialect()
+    init = maria.session_connect_args(True, 5000, "10.11.19-MariaDB")["init_command"]
+    statements = maria.session_statements(True, 5000, "10.11.19-MariaDB")
+    assert init == "SET " + ", ".join(s.removeprefix("SET ") for s in statements)
+    assert "time_zone = '+08:00'" in init
+    pg = PostgreSQLDialect()
+    options = pg.session_connect_args(True, 5000, "150020")["options"]
+    assert "-c TimeZone=Asia/Shanghai" in options and "-c DateStyle=ISO,\\ YMD" in options
+    assert "-c statement_timeout=5000" in options and "-c jit=off" in options
+    assert len(pg.session_statements(True, 5000, "150020")) == options.count("-c ") - 2   # + the hardening
+    assert SQLiteDialect().session_connect_args(True, 5000) == {}
 
 
 @pytest.mark.parametrize("value,text", [

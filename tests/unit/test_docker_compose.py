@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from helpers import ROOT
 
 
 def _compose() -> dict:

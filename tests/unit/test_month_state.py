@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
+from helpers import ROOT
 from syncverify.catalog import load_catalog
 from syncverify.report import build_report_data
 from syncverify.results import CheckKind, CheckResult
 from syncverify.runner import jobs
 from syncverify.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
 MONTH = "2026-10"
 
 
@@ -32,11 +30,6 @@ def _run(store: Store, kind: str, results: list[CheckResult], *, finish: bool = 
     if finish:
         store.finish_run(run_id)
     return run_id
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'results.sqlite'}")
 
 
 def test_a_partial_rerun_updates_its_checks_and_keeps_the_others(store: Store) -> None:

@@ -3,15 +3,12 @@ step's units flow by flow in hop order — what `syncverify run`, the demo and t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from helpers import ROOT
 from syncverify.catalog import load_catalog
 from syncverify.runner import jobs
 from syncverify.runner.pipeline import STEP_NAMES, STEPS, PipelineConfig, Strategy, steps, units
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_steps_in_run_order() -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from helpers import ROOT
 from syncverify.catalog import Catalog, load_catalog
 from syncverify.errors import SyncverifyError
 from syncverify.quality.model import (
@@ -33,11 +34,11 @@ from syncverify.quality.model import (
     to_check_results,
 )
 from syncverify.report import cli as report_cli
+from syncverify.report.render import fmt_pct
 from syncverify.results import CheckKind, CheckResult, Outcome
 from syncverify.store import Store
 from syncverify.tickets import lifecycle
 
-ROOT = Path(__file__).resolve().parents[2]
 MONTH, PREV = "2026-10", "2026-09"
 # What people must never read in a report (planted in the store on purpose).
 TAXPAYER_IDS = ["91450100MA5K8X2Q3D", "91450103MA5NQ7XK2W", "92450105MA5P3L9R1E"]
@@ -318,6 +319,12 @@ def expected_items(store: Store, run_id: str) -> dict[Item, dict[str, Any]]:
             "extra": d.extra_count,
             "changed": d.changed_count,
             "in_flight": d.in_flight_count,
+            "duplicate": d.duplicate_count,
+            # row level: only an exact diff or a Kafka key reconciliation counts rows
+            "rows_compared": (d.source_rows if d.source_rows is not None else (d.target_rows or 0))
+            if d.kind.value in ("diff", "kafka_keys") and d.outcome.value != "not_run" else 0,
+            "rows_differing": d.missing_count + d.extra_count + d.changed_count + d.duplicate_count
+            if d.kind.value in ("diff", "kafka_keys") and d.outcome.value != "not_run" else 0,
             "seconds": round(sum((r.finished_at - r.started_at).total_seconds() for r in rs if r.finished_at), 3),
         }
     return out
@@ -345,6 +352,8 @@ def expected_rates(
         n = len(keys)
         ok = sum(items[k]["status"] == "consistent" for k in keys)
         fixed = sum(in_time[k] for k in keys)
+        compared = sum(items[k]["rows_compared"] for k in keys)
+        differing = sum(items[k]["rows_differing"] for k in keys)
         return {
             "items": n,
             "consistent": ok,
@@ -353,6 +362,9 @@ def expected_rates(
             "repaired_in_time": fixed,
             "rate": ok / n if n else None,
             "rate_after_repair": (ok + fixed) / n if n else None,
+            "rows_compared": compared,
+            "rows_differing": differing,
+            "row_rate": max(0.0, 1 - differing / compared) if compared else None,
         }
 
     overall = rate(list(items))
@@ -413,7 +425,12 @@ def html_tables(path: Path) -> Tables:
 
 
 def pct(v: float | None) -> str:
-    return "-" if v is None else f"{v * 100:.2f}%"
+    # rounded down (test_report_rates.py holds the rule): a month with differing rows never reads 100.00 %
+    if v is None:
+        return "-"
+    if v < 1 and f"{v * 100:.2f}" in ("100.00", "99.99"):
+        return fmt_pct(v)
+    return f"{int(v * 10000 + 1e-9) / 100:.2f}%"
 
 
 def num(v: int | None) -> str:
@@ -538,35 +555,32 @@ def test_consistency_figures_match_the_store(month: Month) -> None:
     html = html_tables(month.out / MONTH / "consistency.html")
     assert html.card_ids["rate-overall"] == pct(overall["rate"])
     rows = {r[0]: r for r in html.rows["per-link"] if r and r[0] in per_link}
-    for lid, want in per_link.items():
-        assert rows[lid][2:8] == [
-            num(want["items"]),
-            num(want["consistent"]),
-            num(want["inconsistent"]),
-            num(want["not_run"]),
-            pct(want["rate"]),
-            pct(want["rate_after_repair"]),
-        ]
-
     def rate_cells(r: dict[str, Any]) -> list[str]:
+        # check level, then row level (rows compared, rows differing, rate), then after repair
         return [
             num(r["items"]),
             num(r["consistent"]),
             num(r["inconsistent"]),
             num(r["not_run"]),
             pct(r["rate"]),
+            num(r["rows_compared"]),
+            num(r["rows_differing"]),
+            pct(r["row_rate"]),
             pct(r["rate_after_repair"]),
         ]
 
-    flows = {r[0]: r[2:8] for r in html.rows["per-flow"] if r and r[0] in per_flow}
+    for lid, want in per_link.items():
+        assert rows[lid][2:11] == rate_cells(want)
+    flows = {r[0]: r[2:11] for r in html.rows["per-flow"] if r and r[0] in per_flow}
     assert flows == {f: rate_cells(want) for f, want in per_flow.items()}
-    history = {r[0]: r[2:8] for r in html.rows["history"] if r and r[0] in {PREV, MONTH}}
+    history = {r[0]: r[2:11] for r in html.rows["history"] if r and r[0] in {PREV, MONTH}}
     assert history == {PREV: rate_cells(prev_overall), MONTH: rate_cells(overall)}
-    item_rows = [r for r in html.rows["items"] if len(r) == 11 and r[0] != "链路"]
+    item_rows = [r for r in html.rows["items-table"] if len(r) == 13 and r[0] != "链路"]
     assert len(item_rows) == len(items)
     for r in item_rows:
         want = items[(r[0].split(" ")[0], r[1].split(" ")[0], r[2].split(" → ")[0])]
-        assert r[3:9] == [num(want[k]) for k in ("source_rows", "target_rows", "missing", "extra", "changed", "in_flight")]
+        assert r[3:10] == [num(want[k]) for k in ("source_rows", "target_rows", "missing", "extra", "changed",
+                                                  "duplicate", "in_flight")]
 
 
 def test_difference_lists_are_keys_only_and_masked(month: Month) -> None:
@@ -656,18 +670,27 @@ def test_synclog_figures_match_the_stored_analysis(month: Month) -> None:
         ]
         for lid, raw in links.items()
     }
-    assert html.count("<svg") >= 3  # latency, throughput, heat map
+    # small multiples: a latency and a throughput chart per link with hourly data, and the heat map;
+    # plotly.js inlined once, no URL to fetch it from
+    hourly = sum(1 for raw in links.values() if raw["hourly"])
+    assert html.count('id="chart-lat-') == hourly and html.count('id="chart-rows-') == hourly
+    assert 'id="chart-heatmap"' in html
+    assert html.count("<script>") == 2 and "<script src" not in html
 
 
 def test_reports_carry_no_taxpayer_data_and_no_password(month: Month) -> None:
     """Scan every file: no planted id, name or password; nothing credit-code-like unmasked."""
+    from syncverify.report.charts import plotly_js
+
+    plotly_library = plotly_js().replace("</script", "<\\/script")
     credit_code = re.compile(r"(?<![0-9A-Z*])(?=[0-9A-Z]*[A-Z])[0-9A-HJ-NPQRTUWXY]{15,20}(?![0-9A-Z*])")
     texts = {}
     for path in month.out.rglob("*"):
         if path.suffix == ".parquet":
             texts[path] = json.dumps(pq.read_table(path).to_pylist(), ensure_ascii=False)
         elif path.is_file():
-            texts[path] = path.read_text(encoding="utf-8")
+            # the inlined plotly.js is the library as its wheel ships it, not report data
+            texts[path] = path.read_text(encoding="utf-8").replace(plotly_library, "")
     assert len(texts) == 9
     for path, text in texts.items():
         for secret in [*TAXPAYER_IDS, NAME, PASSWORD]:
@@ -676,8 +699,11 @@ def test_reports_carry_no_taxpayer_data_and_no_password(month: Month) -> None:
         found = [t for t in credit_code.findall(text) if not re.fullmatch(r"\d{8}T\d{6}", t)]
         assert not found, f"{found[:3]} in {path}"
         assert "http://" not in text and "https://" not in text and "//cdn" not in text, path
-        if path.suffix == ".html":  # self-contained: nothing to load, nothing to run
-            assert "<script" not in text and "url(" not in text and "@import" not in text, path
+        if path.suffix == ".html":  # self-contained: nothing to load; the only code is the charts' own, inline
+            from syncverify.report.charts import DRAW_JS
+
+            code = text.replace(f"<script></script>\n<script>{DRAW_JS}</script>", "")
+            assert "<script" not in code and "url(" not in code and "@import" not in code, path
     # the planted error is shown, masked: the reader still learns what went wrong
     html = texts[month.out / MONTH / "consistency.html"]
     assert "gx.patrol_pg unreachable" in html and "gmfmc=南*" in html and "password=***" in html

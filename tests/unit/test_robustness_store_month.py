@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from helpers import ROOT
 from syncverify.calendar import check_month, month_window, parse_month
 from syncverify.catalog import load_catalog
 from syncverify.connect.existing import require_existing
@@ -20,8 +21,6 @@ from syncverify.runner import jobs
 from syncverify.runner.verify import RunSummary
 from syncverify.sandbox.synclogs import month_bounds
 from syncverify.store import Store
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---- months ---------------------------------------------------------------------------------------

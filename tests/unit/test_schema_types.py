@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from syncverify.dialects import ColumnType, MySQLDialect, PostgreSQLDialect, SQLiteDialect, TypeFamily, for_kind
-from syncverify.schema.compare import Severity, align_ddl, compare_shapes, widened
-from syncverify.schema.shape import ColumnShape, TableShape, parse_ddl
+from syncverify.shapes.compare import Severity, align_ddl, compare_shapes, widened
+from syncverify.shapes.table import ColumnShape, TableShape, parse_ddl
 
 MY, PG, LITE = MySQLDialect(), PostgreSQLDialect(), SQLiteDialect()
 

@@ -1,7 +1,9 @@
-"""The results store: migrations, runs, results round trip, resume bookkeeping."""
+"""The results store: runs, results round trip, resume bookkeeping (its migrations: test_store_migrations)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime
 
 import pytest
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 from syncverify.errors import UnreachableError
 from syncverify.results import CheckKind, CheckResult, Outcome
 from syncverify.store import Store
-from syncverify.store.migrations import LATEST, current_version
+from syncverify.store.migrations import current_revision, head
 
 
 def _result(link: str, missing: int = 0, outcome: Outcome | None = None) -> CheckResult:
@@ -51,9 +53,9 @@ def _exercise(store: Store) -> None:
 def test_store_on_sqlite(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
     _exercise(Store(url))
-    again = Store(url)   # migrations are idempotent
+    again = Store(url)   # a store at head is left as it is
     with again.engine.connect() as conn:
-        assert current_version(conn) == LATEST
+        assert current_revision(conn) == head()
 
 
 @pytest.mark.postgres
@@ -87,4 +89,19 @@ def test_schema_matches_models(tmp_path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'r.sqlite'}")
     names = set(sa.inspect(store.engine).get_table_names())
     assert {"sv_runs", "sv_check_results", "sv_tickets", "sv_ticket_events", "sv_deliveries",
-            "sv_repair_scripts", "sv_synclog_analyses", "sv_schema_version"} <= names
+            "sv_repair_scripts", "sv_synclog_analyses", "alembic_version"} <= names
+
+
+def test_head_is_the_newest_revision_and_a_store_at_head_opens_without_alembic(tmp_path) -> None:
+    from alembic.script import ScriptDirectory
+
+    from syncverify.store.migrations import ALEMBIC_DIR, HEAD
+
+    assert ScriptDirectory(str(ALEMBIC_DIR)).get_current_head() == HEAD
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    Store(url).engine.dispose()
+    probe = ("import sys; from syncverify.store import Store; Store(sys.argv[1]).engine.dispose(); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    done = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

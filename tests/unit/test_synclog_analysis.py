@@ -294,8 +294,8 @@ def test_two_processes_give_the_same_analysis(month_dir: Path, analysis, anomali
 def test_merged_partial_aggregates_equal_one_aggregate(month_dir: Path) -> None:
     from syncverify.synclog import load_formats
     from syncverify.synclog.aggregate import Aggregator
-    from syncverify.synclog.analysis import month_range_ms
     from syncverify.synclog.parsers import ParseStats, iter_events
+    from syncverify.synclog.timebase import month_range_ms
 
     time_range = month_range_ms(MONTH)
     files = sorted(month_dir.iterdir())
@@ -321,12 +321,12 @@ def test_merged_partial_aggregates_equal_one_aggregate(month_dir: Path) -> None:
 
 def test_percentiles_from_histogram_bins() -> None:
     from syncverify.synclog.aggregate import lag_bin_value
-    from syncverify.synclog.analysis import _percentiles
+    from syncverify.synclog.detectors.robust import percentiles
 
     df = pd.DataFrame(
         {"table": ["B", "A", "A", "A", "B"], "bin": [7, 3, 1, 3, 2], "count": [1, 2, 1, 1, 3]}
     )  # A: bin 1 x1, bin 3 x3; B: bin 2 x3, bin 7 x1
-    out = _percentiles(df, "table", [0.25, 0.5, 1.0]).set_index("table")
+    out = percentiles(df, "table", [0.25, 0.5, 1.0]).set_index("table")
     assert out["samples"].to_dict() == {"A": 4, "B": 4}
     assert out.loc["A", "q0.25"] == lag_bin_value(np.array([1]))[0]
     assert out.loc["A", "q0.5"] == lag_bin_value(np.array([3]))[0]

@@ -15,19 +15,12 @@ from hypothesis import strategies as st
 
 from syncverify.synclog import bytescan as bs
 from syncverify.synclog.formats import load_formats
-from syncverify.synclog.parsers import (
-    KIND_APPLY,
-    KIND_ERROR,
-    KIND_RESTART,
-    KIND_STATUS,
-    ParseStats,
-    _Chunk,
-    decode_text,
-    parse_files,
-    parse_jsonl,
-    parse_keyvalue,
-    parse_regex,
-)
+from syncverify.synclog.parsers import ParseStats, parse_files
+from syncverify.synclog.parsers.chunk import KIND_APPLY, KIND_ERROR, KIND_RESTART, KIND_STATUS, Chunk
+from syncverify.synclog.parsers.jsonl import parse_jsonl
+from syncverify.synclog.parsers.keyvalue import parse_keyvalue
+from syncverify.synclog.parsers.regex import parse_regex
+from syncverify.synclog.parsers.stats import decode_text
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "synclog"
 FORMATS = load_formats()
@@ -141,7 +134,7 @@ def test_regex_source_with_gbk_line() -> None:
 
 
 def test_time_range_counts_lines_outside() -> None:
-    from syncverify.synclog.analysis import month_range_ms
+    from syncverify.synclog.timebase import month_range_ms
 
     parsed = parse_files(DATA / "dsg-zz11.log", FORMATS, time_range=month_range_ms("2026-10"))
     assert parsed.stats.out_of_range == 1
@@ -188,7 +181,7 @@ def test_parsers_never_crash_on_arbitrary_bytes(parser, source, data: bytes) -> 
     stats = ParseStats()
     if not data:
         return
-    chunk = _Chunk(data, Path("fuzz.log"), 0, stats)
+    chunk = Chunk(data, Path("fuzz.log"), 0, stats)
     table = parser(chunk, FORMATS[source], None, None)
     stats.lines += chunk.n
     assert table.num_rows == stats.events

@@ -12,17 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from syncverify.synclog.analysis import analyse, read_logs
+from syncverify.synclog.analysis import analyse
 from syncverify.synclog.formats import load_formats
-from syncverify.synclog.parsers import (
-    MAX_LINE_BYTES,
-    SYMLINK_SKIPPED,
-    ParseStats,
-    expand_paths,
-    iter_chunks,
-    parse_files,
-    sample_text,
-)
+from syncverify.synclog.parallel import read_logs
+from syncverify.synclog.parsers import ParseStats, parse_files
+from syncverify.synclog.parsers.files import MAX_LINE_BYTES, SYMLINK_SKIPPED, expand_paths, iter_chunks
+from syncverify.synclog.parsers.stats import sample_text
 
 FORMATS = load_formats()
 GOOD = (b"2026-10-09 09:31:02.117 [zz11] INFO APPLY table=FP_FPXX ins=120 upd=3 del=0 batch=123 "
@@ -89,7 +84,7 @@ def test_unreadable_file_is_named(tmp_path: Path) -> None:
 def test_parallel_readers_name_the_bad_file_too(tmp_path: Path) -> None:
     bad = _bad_header_gzip(tmp_path / "dsg-zz11.log.2.gz")
     good = _good_log(tmp_path / "dsg-zz11.log")
-    from syncverify.synclog.analysis import month_range_ms
+    from syncverify.synclog.timebase import month_range_ms
 
     _agg, stats = read_logs([bad, good], FORMATS, month_range_ms("2026-10"), workers=2)
     assert stats.events == 50

@@ -4,18 +4,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
-
+from helpers import ROOT
 from syncverify.catalog import load_catalog
 from syncverify.results import CheckKind, CheckResult
 from syncverify.store import Store
 from syncverify.tickets import get_ticket, list_tickets, open_or_update
 from syncverify.tickets.incidents import attribute
 
-ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "checks")
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 LOST = [("045002620410", "00014975"), ("045002610110", "00006733")]
@@ -29,7 +26,8 @@ def diff(link: str, table: str, **kw: Any) -> CheckResult:
 
 def trace(flow: str, table: str, first: dict[str, list[Any]]) -> CheckResult:
     keys = [k for ks in first.values() for k in ks]
-    return CheckResult(kind=CheckKind.TRACE, link_id=flow, table=table, missing_count=len(keys), missing_keys=keys,
+    return CheckResult(kind=CheckKind.TRACE, link_id=None, flow_id=flow, table=table, missing_count=len(keys),
+                       missing_keys=keys,
                        details={"first_missing_hop": {h: [list(k) for k in ks] for h, ks in first.items()}},
                        check_id=f"trace/{flow}/{table}", started_at=T0).finish()
 
@@ -120,11 +118,6 @@ def test_kafka_checks_of_a_hop_share_its_incident() -> None:
                           target_node=lc.target.id, missing_count=120, started_at=T0).finish()
     missing = diff("YP-ENTRY", "yp_ypxx", missing_count=3, missing_keys=["k1", "k2", "k3"])
     assert heads([backlog, missing]) == {"YP-ENTRY/yp_ypxx/consistency"}
-
-
-@pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
 
 
 def test_one_ticket_per_fault_with_its_traces_and_echoes(store: Store) -> None:

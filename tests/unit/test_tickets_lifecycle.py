@@ -10,8 +10,6 @@ import sqlalchemy as sa
 
 from syncverify.catalog import load_catalog
 from syncverify.results import CheckKind, CheckResult, Outcome
-from syncverify.store import Store
-from syncverify.store.migrations import LATEST
 from syncverify.store.models import Delivery, Ticket, TicketEvent
 from syncverify.tickets import (
     FrozenClock,
@@ -27,11 +25,6 @@ from syncverify.tickets import (
 
 T0 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
 TAXPAYER = "91450100MA5K8X2Q3D"
-
-
-@pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
 
 
 @pytest.fixture(scope="module")
@@ -191,21 +184,6 @@ def test_ticket_row_is_unique_per_open_key(store):
     with pytest.raises(sa.exc.IntegrityError), store.session() as s:
         t = s.scalars(sa.select(Ticket)).one()
         s.add(Ticket(**{c.name: getattr(t, c.name) for c in Ticket.__table__.columns if c.name != "id"}))
-
-
-def test_migration_2_adds_the_plan_column_to_an_older_store(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    Store(url).engine.dispose()
-    engine = sa.create_engine(url)
-    with engine.begin() as c:            # make it look like a store created before version 2
-        c.execute(sa.text("ALTER TABLE sv_repair_scripts DROP COLUMN plan"))
-        c.execute(sa.text("DELETE FROM sv_schema_version WHERE version = 2"))
-    engine.dispose()
-    store = Store(url)
-    columns = {c["name"] for c in sa.inspect(store.engine).get_columns("sv_repair_scripts")}
-    assert "plan" in columns
-    with store.engine.connect() as c:
-        assert c.execute(sa.text("SELECT max(version) FROM sv_schema_version")).scalar() == LATEST
 
 
 def test_a_link_carrying_one_table_from_two_sources_gets_a_ticket_per_source(store, catalog):

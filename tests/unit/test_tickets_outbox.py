@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from syncverify.results import CheckKind, CheckResult
-from syncverify.store import Store
+from helpers import anomaly
 from syncverify.store.models import Delivery
 from syncverify.tickets import (
     FileDropSink,
@@ -25,16 +24,6 @@ from syncverify.tickets import (
 )
 
 T0 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
-
-
-def anomaly(link: str = "zz11") -> CheckResult:
-    return CheckResult(kind=CheckKind.DIFF, link_id=link, table="fp_fpxx", missing_count=1,
-                       missing_keys=["1"], started_at=T0).finish()
 
 
 def test_file_drop_writes_one_file_per_event_atomically_and_idempotently(store, tmp_path):

@@ -5,15 +5,15 @@ Re-verification runs for real: the ticket's keys are compared between two SQLite
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
+from helpers import anomaly as shared_anomaly
 from syncverify.catalog import Catalog, Link, Node, TableDef
 from syncverify.connect.engine import make_engine
 from syncverify.results import CheckKind, CheckResult
-from syncverify.store import Store
 from syncverify.tickets import (
     FrozenClock,
     get_ticket,
@@ -27,16 +27,8 @@ from syncverify.tickets import (
 T0 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def store(tmp_path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
-
-
-def anomaly(keys=("1",), started: datetime = T0) -> CheckResult:
-    r = CheckResult(kind=CheckKind.DIFF, link_id="L1", table="fp_fpxx", source_node="hq.src_db",
-                    target_node="gx.tgt_db", missing_count=len(keys), missing_keys=list(keys),
-                    started_at=started)
-    return r.finish()
+# The shared difference, on this file's one-link catalog
+anomaly = functools.partial(shared_anomaly, link="L1", source_node="hq.src_db", target_node="gx.tgt_db")
 
 
 def events_of(store, tid) -> list[str]:

@@ -115,8 +115,8 @@ def _compare_types(result: Discovery, source: sa.Engine, target: sa.Engine, name
                    key: list[str], entry: dict[str, Any], schema: str | None, target_schema: str | None) -> None:
     """Flag the common columns that cannot be compared (type families differ) and the errors of
     the schema check (a target narrower than the source), as the schema check would grade them."""
-    from syncverify.schema.compare import Severity, compare_shapes
-    from syncverify.schema.shape import reflect_shape
+    from syncverify.shapes.compare import Severity, compare_shapes
+    from syncverify.shapes.table import reflect_shape
 
     s_shape = reflect_shape(source, name, schema, label="source")
     t_shape = reflect_shape(target, target_name, target_schema, label="target")

@@ -18,34 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Any
 
-if TYPE_CHECKING:
-    from syncverify.compare.plan import SidePlan
+# Level (the protocol a SidePlan buckets by) lives beside SidePlan: plan.py needs nothing from here.
+from syncverify.compare.plan import Level, RangeBounds, SidePlan
+
+__all__ = ["MAX_RANGE_SPAN", "HashLevel", "KeyRanges", "Level", "RangeLevel"]
 
 # Key spans wider than this use hash buckets: (key - low) must not overflow a signed BIGINT.
 MAX_RANGE_SPAN = 2**62
 
-
-class Level(Protocol):
-    """One partition of the key space into numbered buckets."""
-
-    @property
-    def buckets(self) -> int:
-        """How many buckets the level has (for a range level: over the keys' span)."""
-        ...
-
-    def bucket_expr(self, plan: SidePlan) -> str:
-        """The bucket number of a row, in the side's dialect."""
-        ...
-
-    def within(self, plan: SidePlan, buckets: Sequence[int]) -> str:
-        """A predicate true for the rows of the given buckets only."""
-        ...
-
-    def finer(self, factor: int) -> Level:
-        """A level with about ``factor`` times as many buckets."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -91,6 +73,31 @@ class RangeLevel:
 
     def finer(self, factor: int) -> RangeLevel:
         return RangeLevel(self.low, self.high, max(1, self.width // factor))
+
+
+@dataclass(frozen=True)
+class KeyRanges:
+    """Text and composite keys: ranges between boundary keys sampled in one side's index order.
+
+    Range ``i`` holds the keys ``>= bounds[i - 1]`` and ``< bounds[i]`` (the first and the last
+    range are open), compared by each database in the key columns' own collation, so that the
+    key's index serves every range. Two databases may order some keys differently (a
+    case-insensitive MySQL collation against PostgreSQL's byte order): a row may then sit in
+    another range on each side, which costs a fetch, never a wrong answer, as long as each side
+    counts every row exactly once; the engine checks that with an exact count per side and falls
+    back to hash buckets otherwise (see ``bucketdiff.range_diff``).
+    """
+
+    bounds: tuple[tuple[Any, ...], ...]
+
+    @property
+    def buckets(self) -> int:
+        return len(self.bounds) + 1
+
+    def ranges(self, indices: Sequence[int]) -> list[RangeBounds]:
+        """(range number, lower bound or None, upper bound or None) of the given ranges."""
+        last = len(self.bounds)
+        return [(i, self.bounds[i - 1] if i > 0 else None, self.bounds[i] if i < last else None) for i in indices]
 
 
 def runs(buckets: Sequence[int]) -> list[tuple[int, int]]:

@@ -11,16 +11,17 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from syncverify.compare.engine import diff_tables
-from syncverify.compare.spec import ROW_HASHES, CompareSpec, TableRef
-from syncverify.connect.engine import make_engine, redacted
-from syncverify.connect.existing import require_existing
+from syncverify.compare.spec import ROW_HASHES, CompareSpec
 from syncverify.errors import KeyNotUniqueError, SyncverifyError
 from syncverify.exitcodes import ExitCode
-from syncverify.masking import mask_text
-from syncverify.results import CheckResult, Key, key_to_json
+from syncverify.results import Key, key_to_json
+
+# The engine (SQLAlchemy, the dialects, sqlglot) loads when the diff runs, not when the parser
+# is built: `syncverify --help` and `syncverify diff --help` stay fast.
+if TYPE_CHECKING:
+    from syncverify.results import CheckResult
 
 SHOWN_KEYS = 10
 
@@ -85,6 +86,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="re-check differing keys after this delay; converged keys are in flight")
     p.add_argument("--allow-duplicates", action="store_true",
                    help="report repeated keys as differences instead of failing")
+    p.add_argument("--key-ranges", action=argparse.BooleanOptionalAction, default=False,
+                   help="text and composite keys: bucket by key ranges sampled from one side, each read through "
+                        "the key's index, as concurrent queries (default: off, hash buckets)")
+    p.add_argument("--parallel", type=int, default=4,
+                   help="concurrent key-range queries per database in the first round (default 4; at most "
+                        "--max-concurrency)")
     p.add_argument("--max-concurrency", type=int, default=4, help="connections per database (default 4)")
     p.add_argument("--statement-timeout", type=float, default=300, metavar="SECONDS")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -95,7 +102,7 @@ def _keys(keys: list[Key]) -> list[Any]:
 
 
 def as_json(result: CheckResult) -> dict[str, Any]:
-    """The JSON of DESIGN.md's ``syncverify diff`` contract (plus duplicates and in-flight keys)."""
+    """The JSON of ``syncverify diff --json`` (docs/compare.md: the differences, duplicates and in-flight keys)."""
     return {
         "consistent": result.differences == 0,
         "source_rows": result.source_rows,
@@ -120,6 +127,8 @@ def _show(keys: list[Key]) -> str:
 
 
 def as_text(result: CheckResult, args: argparse.Namespace) -> str:
+    from syncverify.connect.engine import redacted
+
     target_table = args.target_table or args.table
     lines = [
         f"source  {redacted(args.source_url)}  {args.table}: {result.source_rows} rows",
@@ -137,6 +146,11 @@ def as_text(result: CheckResult, args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from syncverify.compare.engine import diff_tables
+    from syncverify.compare.spec import TableRef
+    from syncverify.connect.engine import make_engine
+    from syncverify.connect.existing import require_existing
+
     try:
         spec = CompareSpec(
             key=_list(args.key) or [], columns=_list(args.columns),
@@ -144,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
             float_digits=args.float_digits, timestamp_precision=args.timestamp_precision,
             where=args.where, source_where=args.source_where, target_where=args.target_where,
             bucket_count=args.bucket_count, hash_slices=args.hash_slices,
-            row_hash=args.row_hash)
+            row_hash=args.row_hash, parallel=args.parallel, key_ranges=args.key_ranges)
         spec.canon  # noqa: B018 - validates the digits and precision
     except ValueError as exc:
         raise SyncverifyError(f"bad option: {exc}") from None
@@ -190,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except SyncverifyError as exc:
+        from syncverify.masking import mask_text
+
         print(f"syncverify: error: {mask_text(str(exc))}", file=sys.stderr)
         return ExitCode.ERROR
 

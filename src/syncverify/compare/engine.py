@@ -8,7 +8,7 @@ from datetime import datetime
 from syncverify.compare.bucketdiff import DiffStats, Findings, bucket_diff, classify, duplicate_scan, fetch_keys
 from syncverify.compare.plan import InternalKey, Pair, resolve
 from syncverify.compare.spec import CompareSpec, TableRef
-from syncverify.results import KEY_SAMPLE_CAP, CheckKind, CheckResult, Key
+from syncverify.results import KEY_SAMPLE_CAP, CheckKind, CheckResult, Key, ResultName
 
 NULL_KEY_TEXT = "<NULL>"
 _FIELDS = {"missing": "missing", "extra": "extra", "changed": "changed", "duplicate": "duplicate"}
@@ -21,10 +21,13 @@ def key_out(key: InternalKey) -> Key:
 
 
 def new_result(kind: CheckKind, source: TableRef, target: TableRef, spec: CompareSpec,
-               link_id: str | None) -> CheckResult:
+               link_id: str | None, name: ResultName | None = None) -> CheckResult:
+    """The result of a comparison, filed under ``name`` when given (else the source copy's table)."""
     window = [v if isinstance(v, datetime) else None for v in (spec.window_start, spec.window_end)]
-    return CheckResult(kind=kind, link_id=link_id, table=source.qualified, source_node=source.label,
-                       target_node=target.label, window_start=window[0], window_end=window[1])
+    return CheckResult(kind=kind, link_id=link_id, table=name.table if name else source.qualified,
+                       source_node=source.label, target_node=target.label, window_start=window[0],
+                       window_end=window[1], check_id=f"{kind.value}/{name.check}" if name else None,
+                       details=dict(name.details) if name else {})
 
 
 def fill(result: CheckResult, findings: Findings) -> None:
@@ -48,7 +51,8 @@ def confirm(pair: Pair, findings: Findings, stats: DiffStats) -> tuple[Findings,
 
 
 def diff_tables(source: TableRef, target: TableRef, spec: CompareSpec, link_id: str | None = None,
-                confirm_delay_s: float = 0, key_sample_cap: int = KEY_SAMPLE_CAP) -> CheckResult:
+                confirm_delay_s: float = 0, key_sample_cap: int = KEY_SAMPLE_CAP, *,
+                name: ResultName | None = None) -> CheckResult:
     """Exact differences of one table between a source and a target copy.
 
     Counts of missing (in the source only), extra (in the target only), changed (same key,
@@ -62,7 +66,7 @@ def diff_tables(source: TableRef, target: TableRef, spec: CompareSpec, link_id: 
     """
     started = time.perf_counter()
     pair = resolve(source, target, spec)
-    result = new_result(CheckKind.DIFF, source, target, spec, link_id)
+    result = new_result(CheckKind.DIFF, source, target, spec, link_id, name)
     stats = DiffStats(steps={"resolve": time.perf_counter() - started})
     findings = Findings(cap=spec.key_cap)
     result.source_rows, result.target_rows = bucket_diff(pair, spec, findings, stats)
@@ -76,6 +80,7 @@ def diff_tables(source: TableRef, target: TableRef, spec: CompareSpec, link_id: 
         result.in_flight_keys = [key_out(k) for k in in_flight]
     fill(result, findings)
     result.details = {
+        **result.details,
         **stats.as_dict(),
         "row_hash": pair.source.row_hash_name,
         "key": pair.key_names,

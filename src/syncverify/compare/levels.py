@@ -13,7 +13,7 @@ from syncverify.compare.buckets import HashLevel
 from syncverify.compare.engine import new_result
 from syncverify.compare.plan import SidePlan, resolve
 from syncverify.compare.spec import CompareSpec, TableRef
-from syncverify.results import CheckKind, CheckResult
+from syncverify.results import CheckKind, CheckResult, ResultName
 
 TOTALS_DECIMALS = 6     # sums of float columns are compared at this many decimal places
 
@@ -23,12 +23,13 @@ def _net(result: CheckResult) -> None:
     result.missing_count, result.extra_count = max(0, s - t), max(0, t - s)
 
 
-def count_rows(source: TableRef, target: TableRef, spec: CompareSpec, link_id: str | None = None) -> CheckResult:
+def count_rows(source: TableRef, target: TableRef, spec: CompareSpec, link_id: str | None = None, *,
+               name: ResultName | None = None) -> CheckResult:
     """Row count of each side within the window and predicates. ``missing_count`` /
     ``extra_count`` hold the net difference (counts cannot say which keys)."""
     started = time.perf_counter()
     pair = resolve(source, target, spec, need_values=False)
-    result = new_result(CheckKind.COUNT, source, target, spec, link_id)
+    result = new_result(CheckKind.COUNT, source, target, spec, link_id, name)
     stats = DiffStats()
 
     def count(plan: SidePlan) -> int:
@@ -37,7 +38,7 @@ def count_rows(source: TableRef, target: TableRef, spec: CompareSpec, link_id: s
 
     result.source_rows, result.target_rows = on_both(pair, stats, count, "count")
     _net(result)
-    result.details = {**stats.as_dict(), "elapsed_s": round(time.perf_counter() - started, 3)}
+    result.details = {**result.details, **stats.as_dict(), "elapsed_s": round(time.perf_counter() - started, 3)}
     return result.finish()
 
 
@@ -49,14 +50,14 @@ def _number(value: Any) -> Decimal:
 
 
 def business_totals(source: TableRef, target: TableRef, spec: CompareSpec,
-                    link_id: str | None = None) -> CheckResult:
+                    link_id: str | None = None, *, name: ResultName | None = None) -> CheckResult:
     """Count and SUM of ``spec.totals`` (e.g. je, se) per day of ``spec.window_column``: a cheap
     business sign-off. ``changed_count`` is the number of days whose totals differ, the days
     are the result's ``changed_keys``, ``details["days"]`` holds both sides' figures for those days
     and ``details["daily"]`` the row counts of every day."""
     started = time.perf_counter()
     pair = resolve(source, target, dataclasses.replace(spec, columns=list(spec.totals)))
-    result = new_result(CheckKind.TOTALS, source, target, spec, link_id)
+    result = new_result(CheckKind.TOTALS, source, target, spec, link_id, name)
     stats = DiffStats()
 
     def totals(plan: SidePlan) -> dict[str, tuple[int, list[Decimal]]]:
@@ -83,19 +84,20 @@ def business_totals(source: TableRef, target: TableRef, spec: CompareSpec,
     # Every day's row counts on both sides (the report's daily volume chart per link).
     daily = [{"day": day, "source_count": src.get(day, zero)[0], "target_count": tgt.get(day, zero)[0]}
              for day in sorted(src.keys() | tgt.keys())]
-    result.details = {**stats.as_dict(), "amounts": pair.column_names, "days": days, "daily": daily,
+    result.details = {**result.details, **stats.as_dict(), "amounts": pair.column_names, "days": days, "daily": daily,
                       "days_compared": len(src.keys() | tgt.keys()),
                       "elapsed_s": round(time.perf_counter() - started, 3)}
     return result.finish()
 
 
-def checksum(source: TableRef, target: TableRef, spec: CompareSpec, link_id: str | None = None) -> CheckResult:
+def checksum(source: TableRef, target: TableRef, spec: CompareSpec, link_id: str | None = None, *,
+             name: ResultName | None = None) -> CheckResult:
     """Count and hash sums of every compared column per hash bucket (one scan per side).
     ``changed_count`` is the number of buckets that differ (rows cannot be named at this level);
     ``missing_count`` / ``extra_count`` hold the net row-count difference."""
     started = time.perf_counter()
     pair = resolve(source, target, spec)
-    result = new_result(CheckKind.CHECKSUM, source, target, spec, link_id)
+    result = new_result(CheckKind.CHECKSUM, source, target, spec, link_id, name)
     stats = DiffStats()
     src, tgt = on_both(pair, stats, lambda p: bucket_sums(p, HashLevel(spec.bucket_count), None), "checksum")
     result.source_rows = sum(v[0] for v in src.values())
@@ -104,7 +106,8 @@ def checksum(source: TableRef, target: TableRef, spec: CompareSpec, link_id: str
     mismatched = [b for b in src.keys() | tgt.keys() if src.get(b, zero) != tgt.get(b, zero)]
     _net(result)
     result.changed_count = len(mismatched) if mismatched and not (result.missing_count or result.extra_count) else 0
-    result.details = {**stats.as_dict(), "buckets": spec.bucket_count, "mismatched_buckets": len(mismatched),
+    result.details = {**result.details, **stats.as_dict(), "buckets": spec.bucket_count,
+                      "mismatched_buckets": len(mismatched),
                       "row_hash": pair.source.row_hash_name,
                       "columns": pair.column_names, "elapsed_s": round(time.perf_counter() - started, 3)}
     return result.finish()

@@ -13,11 +13,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from syncverify.compare.buckets import Level
 from syncverify.compare.predicate import validate_predicate
 from syncverify.compare.spec import CompareSpec, TableRef
 from syncverify.connect.engine import check_reachable, engine_name
@@ -25,7 +24,33 @@ from syncverify.dialects import Canon, ColumnInfo, Dialect, ValueKind, for_engin
 from syncverify.errors import SchemaError, SyncverifyError
 from syncverify.masking import mask_text
 
+
+class Level(Protocol):
+    """One partition of the key space into numbered buckets (the levels of
+    :mod:`syncverify.compare.buckets`); a side plan spells its buckets in its dialect."""
+
+    @property
+    def buckets(self) -> int:
+        """How many buckets the level has (for a range level: over the keys' span)."""
+        ...
+
+    def bucket_expr(self, plan: SidePlan) -> str:
+        """The bucket number of a row, in the side's dialect."""
+        ...
+
+    def within(self, plan: SidePlan, buckets: Sequence[int]) -> str:
+        """A predicate true for the rows of the given buckets only."""
+        ...
+
+    def finer(self, factor: int) -> Level:
+        """A level with about ``factor`` times as many buckets."""
+        ...
+
+
 InternalKey = tuple[str | None, ...]       # canonical text per key column (None: NULL)
+# One key range of buckets.KeyRanges: its number, lower bound (inclusive), upper bound (exclusive);
+# bounds are raw key values, None for unbounded.
+RangeBounds = tuple[int, tuple[Any, ...] | None, tuple[Any, ...] | None]
 
 # Key kinds whose canonical text is also a valid literal for the column: looked up by raw value.
 _RAW_LOOKUP_KINDS = {ValueKind.INT, ValueKind.DECIMAL, ValueKind.TEXT, ValueKind.DATE}
@@ -139,6 +164,15 @@ class SidePlan:
         return self.dialect.quote(info.name)
 
     @property
+    def concurrency(self) -> int:
+        """Queries this side may run at once: its engine's pool size (the per-database cap of
+        ``make_engine(max_concurrency=...)``), or 1 where the dialect cannot scan in parallel."""
+        if not self.dialect.parallel_scans:
+            return 1
+        size = getattr(self.ref.engine.pool, "size", None)
+        return max(1, int(size())) if callable(size) else 1
+
+    @property
     def row_hash_name(self) -> str:
         return str(self.dialect.native_hash_name) if self.native_hash else "sha256"
 
@@ -208,9 +242,11 @@ class SidePlan:
         hashed once; the database may parallelise); with two, a derived table computes the hash
         input once (``outer`` names its columns) and the dialect keeps the planner from inlining it."""
         d = self.dialect
-        hash_input = self._hash_input(self.row_text())
+        text = self.row_text()
+        hash_input = self._hash_input(text)
         if self.hash_slices == 1:
-            return f"SELECT {select}, {wrap(self._slices(hash_input)[0])} FROM {self.table_sql}{where}"
+            one = d.native_hash(text, 0) if self.native_hash else d.sha256_slice(text)
+            return f"SELECT {select}, {wrap(one)} FROM {self.table_sql}{where}"
         inner = f"SELECT {select}, {hash_input} AS h FROM {self.table_sql}{where}{d.subquery_fence}"
         slices = ", ".join(wrap(x) for x in self._slices("h"))
         return f"SELECT {outer}, {slices} FROM ({inner}) x"
@@ -227,6 +263,56 @@ class SidePlan:
         else:
             sql = self._hashed(bucket, "b, COUNT(*)", where, d.sum_int) + " GROUP BY b"
         return d.hashing_query(sql), params
+
+    def _in_range(self, bounds: RangeBounds, params: dict[str, Any]) -> str:
+        """One key range as a predicate on the raw key columns (bounds bound as parameters)."""
+        i, *limits = bounds
+        names: list[list[str] | None] = []
+        for side, bound in zip(("lo", "hi"), limits, strict=True):
+            if bound is None:
+                names.append(None)
+                continue
+            spelled = [f"{side}{int(i)}_{j}" for j in range(len(bound))]
+            params.update(zip(spelled, bound, strict=True))
+            names.append(spelled)
+        return self.dialect.key_range([self.col(c) for c in self.key_cols], names[0], names[1])
+
+    def range_sums_sql(self, ranges: Sequence[RangeBounds]) -> tuple[str, dict[str, Any]]:
+        """(range number, count, sum of each hash slice) of the given key ranges: one
+        ``UNION ALL`` branch per range, each read through the key's index; an empty range gives
+        no row."""
+        d = self.dialect
+        params: dict[str, Any] = {}
+        branches = []
+        for bounds in ranges:
+            where, wparams = self.where_sql([self._in_range(bounds, params)])
+            params.update(wparams)
+            # No GROUP BY: one aggregate row per range (count 0 for an empty one), no grouping work.
+            b = f"{int(bounds[0])} AS b"
+            if self.hash_slices == 1:
+                branches.append(self._hashed(f"{b}, COUNT(*)", "", where, d.sum_int))
+            else:
+                branches.append(self._hashed(b, "MIN(b), COUNT(*)", where, d.sum_int))
+        return d.hashing_query(" UNION ALL ".join(branches)), params
+
+    def range_rows_sql(self, ranges: Sequence[RangeBounds]) -> tuple[str, dict[str, Any]]:
+        """Like :meth:`rows_sql` for the rows of the given key ranges (through the index)."""
+        params: dict[str, Any] = {}
+        branches = []
+        for bounds in ranges:
+            where, wparams = self.where_sql([self._in_range(bounds, params)])
+            params.update(wparams)
+            branches.append(self._rows(where))
+        return " UNION ALL ".join(branches), params
+
+    def key_sample_sql(self, step: int) -> tuple[str, dict[str, Any]]:
+        """Every ``step``-th key (raw values) in the key columns' own order, first to last."""
+        where, params = self.where_sql()
+        cols = [self.col(c) for c in self.key_cols]
+        names = ", ".join(f"k{i}" for i in range(len(cols)))
+        inner = (f"SELECT {', '.join(f'{c} AS k{i}' for i, c in enumerate(cols))}, "
+                 f"ROW_NUMBER() OVER (ORDER BY {', '.join(cols)}) AS rn FROM {self.table_sql}{where}")
+        return f"SELECT {names} FROM ({inner}) s WHERE {self.dialect.mod('rn', step)} = 0 ORDER BY rn", params
 
     def key_range_sql(self) -> tuple[str, dict[str, Any]]:
         """Smallest and largest value of a single integer key (an index answers it at once)."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
+# Light on purpose: the diff command's parser reads ROW_HASHES from here.
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
-from syncverify.dialects import Canon
+    from syncverify.dialects import Canon
 
 ROW_HASHES = ("auto", "sha256")
 
@@ -60,6 +63,13 @@ class CompareSpec:
     hash_slices      60-bit hash slices summed per bucket: 1 (default; a differing bucket looks
                      equal with probability about 2**-60) or 2 (2**-120, but MariaDB and
                      PostgreSQL then hash each row twice or materialise it: about 2x slower)
+    key_ranges       text and composite keys bucketed by key ranges sampled from one side, each
+                     range read through the key's index (default False: hash buckets; measured in
+                     docs/compare.md, ranges pay off where the servers have idle cores)
+    range_rows       rows per key range of a text or composite key (default 256)
+    parallel         round 1 over key ranges runs as this many concurrent range queries per side
+                     (the side's connection pool caps it). Default 1: the runner's checks share a
+                     node's Airflow pool slots, one query per slot; ``syncverify diff`` passes 4
     row_hash         "auto" (default): a native hash both databases share and agree on (PostgreSQL
                      to PostgreSQL: hashtextextended, ~8x cheaper), else SHA-256; "sha256": SHA-256
     """
@@ -83,6 +93,9 @@ class CompareSpec:
     key_cap: int = 100_000
     hash_slices: int = 1
     row_hash: str = "auto"
+    parallel: int = 1
+    key_ranges: bool = False
+    range_rows: int = 256
 
     def __post_init__(self) -> None:
         if isinstance(self.key, str):
@@ -93,9 +106,11 @@ class CompareSpec:
             raise ValueError("hash_slices must be 1 or 2")
         if self.row_hash not in ROW_HASHES:
             raise ValueError(f"row_hash must be one of {', '.join(ROW_HASHES)}, not {self.row_hash!r}")
-        if self.bucket_count < 1 or self.leaf_rows < 1 or self.fetch_limit < 1:
-            raise ValueError("bucket_count, leaf_rows and fetch_limit must be positive")
+        if self.bucket_count < 1 or self.leaf_rows < 1 or self.fetch_limit < 1 or self.parallel < 1 or self.range_rows < 1:
+            raise ValueError("bucket_count, leaf_rows, fetch_limit, parallel and range_rows must be positive")
 
     @property
     def canon(self) -> Canon:
+        from syncverify.dialects import Canon
+
         return Canon(float_digits=self.float_digits, timestamp_precision=self.timestamp_precision)

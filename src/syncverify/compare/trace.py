@@ -30,12 +30,16 @@ class HopRef:
     target: TableRef
 
 
-def _result(hops: Sequence[HopRef], spec: CompareSpec, flow_id: str | None) -> CheckResult:
+def _result(hops: Sequence[HopRef], spec: CompareSpec, flow_id: str | None, table: str | None = None,
+            source_node: str | None = None, target_node: str | None = None) -> CheckResult:
+    """The trace's result, named by its flow (``flow_id``; a trace is no one link's) and filed
+    under ``table`` (default: the first hop's source table) and the given end nodes."""
     if not hops:
         raise SyncverifyError("a flow trace needs at least one hop")
-    result = new_result(CheckKind.TRACE, hops[0].source, hops[-1].target, spec, flow_id)
-    result.check_id = f"trace/{flow_id or '-'}/{hops[0].source.qualified}"
-    return result
+    table = table or hops[0].source.qualified
+    base = new_result(CheckKind.TRACE, hops[0].source, hops[-1].target, spec, None)
+    return dataclasses.replace(base, flow_id=flow_id, table=table, source_node=source_node or base.source_node,
+                               target_node=target_node or base.target_node, check_id=f"trace/{flow_id or '-'}/{table}")
 
 
 def _finish(result: CheckResult, first: dict[str, list[Key]], hops_info: list[dict], errors: dict[str, str],
@@ -74,17 +78,19 @@ def trace_flow(hops: Sequence[HopRef], spec: CompareSpec, *, flow_id: str | None
 
 
 def trace_keys(hops: Sequence[HopRef], keys: Sequence[Key], spec: CompareSpec, *,
-               flow_id: str | None = None, sources: Collection[str] | None = None) -> CheckResult:
+               flow_id: str | None = None, sources: Collection[str] | None = None, table: str | None = None,
+               source_node: str | None = None, target_node: str | None = None) -> CheckResult:
     """Follow given keys (e.g. a ticket's) hop by hop, looking them up by key only: a key is
     lost at the first hop whose source has it and whose target does not.
 
     ``sources``: the labels of the copies where the flow starts. When given, only keys that
     entered there are traced: flows share hops (three issuance flows meet on the province query
     database), and a key lost on a shared hop belongs to the flow it came from, not to every flow
-    that passes that hop.
+    that passes that hop. ``table``, ``source_node``, ``target_node``: what the result is filed
+    under (the catalog's table name and the flow's end nodes), when not the hops' own.
     """
     started = time.perf_counter()
-    result = _result(hops, spec, flow_id)
+    result = _result(hops, spec, flow_id, table, source_node, target_node)
     wanted: list[InternalKey] = [k if isinstance(k, tuple) else (k,) for k in keys]
     first: dict[str, list[InternalKey]] = {}
     seen: set[InternalKey] = set()

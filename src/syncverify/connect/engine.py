@@ -47,8 +47,7 @@ def make_engine(url: str, *, read_only: bool = True, statement_timeout_s: float 
     dialect = for_url(url)
     parsed = sa.engine.make_url(url)
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
-    in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
-    if not in_memory:
+    if not dialect.in_memory(parsed):
         kwargs.update(pool_size=max(1, int(max_concurrency)), max_overflow=0, pool_timeout=600)
     try:
         engine = sa.create_engine(parsed, **kwargs)
@@ -70,20 +69,14 @@ def make_engine(url: str, *, read_only: bool = True, statement_timeout_s: float 
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dialect.check_session(dbapi_connection)
         dialect.on_connect(dbapi_connection)
-        version = ""
-        get_info = getattr(dbapi_connection, "get_server_info", None)
-        if callable(get_info):
-            version = str(get_info())                        # pymysql: '10.11.6-MariaDB-...'
-        elif isinstance(getattr(dbapi_connection, "server_version", None), int):
-            version = str(dbapi_connection.server_version)   # psycopg2: 150020 for 15.20
+        version = dialect.server_version(dbapi_connection)
         cursor = dbapi_connection.cursor()
         try:
             for statement in dialect.session_statements(read_only, timeout_ms, version):
                 cursor.execute(statement)
         finally:
             cursor.close()
-        if parsed.get_backend_name() != "sqlite":
-            dbapi_connection.commit()
+        dialect.end_session_setup(dbapi_connection)
 
     _names[engine] = name or engine.url.render_as_string(hide_password=True)
     return engine

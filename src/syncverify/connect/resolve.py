@@ -36,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 import yaml
 
+from syncverify.dialects import absolute_file_url, airflow_url
 from syncverify.errors import ConnectionConfigError
 from syncverify.masking import is_secret_key, mask_text, mask_url
 
@@ -47,8 +48,6 @@ DEFAULT_PROFILE = "embedded"
 _USERINFO_SAFE = "!$&'()*+,;=-._~"
 _QUERY_SAFE = "!$'()*,;:@/-._~"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_AIRFLOW_SCHEMES = {"mysql": "mysql+pymysql", "postgres": "postgresql+psycopg2",
-                    "postgresql": "postgresql+psycopg2", "sqlite": "sqlite", "oracle": "oracle+oracledb"}
 
 
 @dataclass(frozen=True)
@@ -217,14 +216,11 @@ def _from_airflow(node_id: str) -> NodeConnection | None:
         bootstrap = extra.pop("bootstrap.servers", None) or f"{conn.host}:{conn.port or 9092}"
         return NodeConnection(node_id, "airflow", storage="kafka", bootstrap=bootstrap,
                               kafka_config={k: str(v) for k, v in extra.items()})
-    scheme = _AIRFLOW_SCHEMES.get(conn.conn_type or "")
-    if scheme is None:
+    url = airflow_url(conn.conn_type or "", host=conn.host, login=conn.login, password=conn.password,
+                      port=conn.port, schema=conn.schema)
+    if url is None:
         raise ConnectionConfigError(f"Airflow connection {conn_id!r} has unsupported type {conn.conn_type!r}")
-    if scheme == "sqlite":
-        return NodeConnection(node_id, "airflow", url=f"sqlite:///{conn.host}")
-    url = sa.engine.URL.create(scheme, username=conn.login, password=conn.password, host=conn.host,
-                               port=conn.port, database=conn.schema)
-    return NodeConnection(node_id, "airflow", url=url.render_as_string(hide_password=False))
+    return NodeConnection(node_id, "airflow", url=url)
 
 
 def _from_env(node_id: str) -> NodeConnection | None:
@@ -255,9 +251,7 @@ def _from_profile(node_id: str, profile: str | os.PathLike[str] | None) -> NodeC
     url = interpolate_url(str(entry["url"]), where=where)
     if url.startswith("kafka://"):
         return _kafka_from_url(node_id, data["_path"], url, options)
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        # Relative SQLite paths are relative to the working directory, made absolute once here.
-        url = "sqlite:///" + str(Path(url.removeprefix("sqlite:///")).resolve())
+    url = absolute_file_url(url)   # made absolute once here, whatever the working directory later
     storage = str(entry.get("storage", "database"))
     if storage not in {"database", "tables"}:
         raise ConnectionConfigError(f"{where}: storage must be 'database' or 'tables', not {storage!r}")

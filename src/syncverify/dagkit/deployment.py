@@ -13,9 +13,11 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from syncverify.calendar import BUREAU_TZ
 from syncverify.catalog import Catalog
 
-TZ = "Asia/Shanghai"
+# Airflow (pendulum, CronTriggerTimetable) takes the zone by its IANA name.
+TZ = BUREAU_TZ.key
 
 
 def project_dir() -> Path:

@@ -6,6 +6,8 @@ got.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 
 from syncverify.dialects.base import Canon, ColumnInfo, Dialect, ValueKind, joint_kind, kind_of_type
@@ -17,8 +19,8 @@ from syncverify.dialects.types import ColumnType, TypeFamily
 from syncverify.errors import SyncverifyError
 
 __all__ = ["Canon", "ColumnInfo", "ColumnType", "Dialect", "MySQLDialect", "OracleDialect", "PostgreSQLDialect",
-           "SQLiteDialect", "TypeFamily", "ValueKind", "alike_everywhere",
-           "for_engine", "for_kind", "for_name", "for_url", "joint_kind",
+           "SQLiteDialect", "TypeFamily", "ValueKind", "absolute_file_url", "airflow_url", "alike_everywhere",
+           "for_engine", "for_kind", "for_name", "for_sa_dialect", "for_url", "joint_kind",
            "kind_of_type"]
 
 _BY_NAME: dict[str, type[Dialect]] = {
@@ -52,9 +54,40 @@ def for_url(url: str | sa.URL) -> Dialect:
 def for_engine(engine: sa.Engine | sa.Connection) -> Dialect:
     """The dialect of an engine or connection (after its first connection, MySQL-protocol
     engines know whether the server is MariaDB)."""
-    if engine.dialect.name in ("mysql", "mariadb"):
-        return MySQLDialect(mariadb=bool(getattr(engine.dialect, "is_mariadb", True)))
-    return for_name(engine.dialect.name)
+    return for_sa_dialect(engine.dialect)
+
+
+def for_sa_dialect(dialect: sa.Dialect) -> Dialect:
+    """The dialect of a SQLAlchemy dialect (an engine's ``.dialect``)."""
+    if dialect.name in ("mysql", "mariadb"):
+        return MySQLDialect(mariadb=bool(getattr(dialect, "is_mariadb", True)))
+    return for_name(dialect.name)
+
+
+# Airflow connection types and the SQLAlchemy scheme (driver) syncverify opens them with.
+_AIRFLOW_SCHEMES = {"mysql": "mysql+pymysql", "postgres": "postgresql+psycopg2",
+                    "postgresql": "postgresql+psycopg2", "sqlite": "sqlite", "oracle": "oracle+oracledb"}
+
+
+def airflow_url(conn_type: str, *, host: str | None, login: str | None = None, password: str | None = None,
+                port: int | None = None, schema: str | None = None) -> str | None:
+    """The SQLAlchemy URL of an Airflow connection's fields; None for a type syncverify does not
+    open (an Airflow SQLite connection keeps the file's path in ``host``)."""
+    scheme = _AIRFLOW_SCHEMES.get(conn_type)
+    if scheme is None:
+        return None
+    if scheme == "sqlite":
+        return f"sqlite:///{host}"
+    url = sa.engine.URL.create(scheme, username=login, password=password, host=host, port=port, database=schema)
+    return url.render_as_string(hide_password=False)
+
+
+def absolute_file_url(url: str) -> str:
+    """``url`` with a file database's relative path made absolute (relative to the working
+    directory, as the database would read it); any other URL unchanged."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        return "sqlite:///" + str(Path(url.removeprefix("sqlite:///")).resolve())
+    return url
 
 
 def alike_everywhere(type_: sa.types.TypeEngine) -> sa.types.TypeEngine:

@@ -2,8 +2,8 @@
 
 The comparison engine builds every query from these methods and never branches on the database
 name. Equal rows must produce byte-identical canonical text on every dialect, hence the same
-row hash, the same hash slices and the same bucket. The canonical forms (DESIGN.md, "Equality across
-dialects"):
+row hash, the same hash slices and the same bucket. The canonical forms (docs/compare.md, "Canonical
+forms and equality"):
 
 ========== ==================================================================================
 kind       canonical text of a non-NULL value
@@ -50,24 +50,39 @@ SHA2 is four times cheaper than its MD5.)
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 
+from syncverify.calendar import BUREAU_TZ
+from syncverify.dialects.bulk import RowCache
 from syncverify.dialects.types import ColumnType, describe_sa, describe_sqlglot
 from syncverify.errors import IdentifierError
+
+
+def _utc_offset_text(zone: tzinfo) -> str:
+    """``+08:00`` for a zone without daylight saving time."""
+    offset = zone.utcoffset(datetime(2000, 1, 1)) or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
 
 NULL_FIELD = "~"
 INT_HASH_PRIME = 2147483647
 INT_HASH_MULTIPLIER = 48271
-# The bureau's time zone: sessions read TIMESTAMP WITH TIME ZONE (PostgreSQL) and TIMESTAMP
-# (MySQL) values, and compare month windows, in it. China has no daylight saving time.
-BUREAU_TIME_ZONE = "Asia/Shanghai"
-BUREAU_UTC_OFFSET = "+08:00"
+# The bureau's time zone (syncverify.calendar): sessions read TIMESTAMP WITH TIME ZONE
+# (PostgreSQL) and TIMESTAMP (MySQL) values, and compare month windows, in it. MySQL sessions
+# take it as a fixed offset (the server's zone tables may be empty): China has no daylight
+# saving time, so the offset of any moment is the offset of every moment.
+BUREAU_TIME_ZONE = BUREAU_TZ.key
+BUREAU_UTC_OFFSET = _utc_offset_text(BUREAU_TZ)
 _E = "'e'"                      # SQL literal between mantissa and exponent of a float
 SLICE_HEX_DIGITS = 15           # 60 bits: positive in a signed BIGINT on every dialect
 HASH_SLICES = ((1, SLICE_HEX_DIGITS), (1 + SLICE_HEX_DIGITS, SLICE_HEX_DIGITS))
@@ -212,6 +227,22 @@ class Dialect:
         file databases, which a connect would create, need to look first."""
         return None
 
+    # -- a database several processes write at once (the results store) ------------------------
+    def store_engine(self, url: str) -> sa.Engine:
+        """An engine on a database that several runs (threads, processes) read and write at the
+        same time, whose read-check-write transactions must not interleave. Servers isolate
+        them by themselves (row locks, ``SELECT ... FOR UPDATE``)."""
+        return sa.create_engine(url, pool_pre_ping=True)
+
+    def lock_schema_changes(self, conn: sa.Connection, name: str) -> None:
+        """Wait for, then hold, the lock ``name`` that one process at a time takes to change a
+        shared database's schema (two processes opening a new store must not both create it).
+        Held until :meth:`unlock_schema_changes` or the end of ``conn``'s transaction.
+        Default: nothing (a database whose transactions already run one at a time)."""
+
+    def unlock_schema_changes(self, conn: sa.Connection, name: str) -> None:
+        """Release what :meth:`lock_schema_changes` took, where the transaction's end does not."""
+
     # -- primitives ------------------------------------------------------------------------
     def concat(self, parts: list[str]) -> str:
         """Concatenation that yields NULL when any part is NULL."""
@@ -253,6 +284,19 @@ class Dialect:
     def mod(self, expr: str, modulus: int) -> str:
         return f"({expr} % {int(modulus)})"
 
+    def key_range(self, columns: Sequence[str], lower: Sequence[str] | None, upper: Sequence[str] | None) -> str:
+        """A predicate true where the key ``columns`` (compared in order, in their own collation)
+        lie in ``[lower, upper)``; the bounds are lists of bind-parameter names (None: unbounded),
+        written so that an index on the columns serves it. Default: row values."""
+        parts = []
+        for names, op in ((lower, ">="), (upper, "<")):
+            if names is not None:
+                if len(columns) == 1:
+                    parts.append(f"{columns[0]} {op} :{names[0]}")
+                else:
+                    parts.append(f"({', '.join(columns)}) {op} ({', '.join(':' + n for n in names)})")
+        return "(" + " AND ".join(parts) + ")" if parts else "1 = 1"
+
     def in_ranges(self, column: str, ranges: Sequence[tuple[int, int]]) -> str:
         """A predicate true where the integer column lies in one of the sorted, disjoint ranges
         ``[start, end)``, written so that an index on the column serves it. Default: one OR."""
@@ -263,6 +307,10 @@ class Dialect:
     def sum_int(self, expr: str) -> str:
         """SUM of integers that never overflows (the result may be text or DECIMAL)."""
         return f"SUM({expr})"
+
+    # Whether several queries on one table at once run side by side on the server (and so finish
+    # sooner): False where the work happens in this process (SQLite's Python hash functions).
+    parallel_scans = True
 
     def on_connect(self, dbapi_connection: Any) -> None:
         """Per-connection setup (e.g. registering functions). Default: nothing."""
@@ -293,6 +341,46 @@ class Dialect:
                            server_version: str = "") -> list[str]:
         """Statements run on every new connection: read-only transactions, a statement timeout."""
         raise NotImplementedError
+
+    def session_connect_args(self, read_only: bool, statement_timeout_ms: int,
+                             server_version: str = "") -> dict[str, Any]:
+        """Driver connect arguments that give a session the settings of :meth:`session_statements`
+        (and the hardening of :meth:`harden_connect_params`) while it connects. For engines that
+        are built from a URL and ``create_engine`` arguments alone and so cannot run statements on
+        each new connection: Great Expectations builds its own. Default: the hardening only."""
+        params: dict[str, Any] = {}
+        self.harden_connect_params(params, read_only)
+        return params
+
+    @staticmethod
+    def server_version(dbapi_connection: Any) -> str:
+        """The server version as the driver reports it ('' when it does not), for
+        :meth:`session_statements`: '10.11.6-MariaDB-...' (pymysql), '150020' (psycopg2)."""
+        get_info = getattr(dbapi_connection, "get_server_info", None)
+        if callable(get_info):
+            return str(get_info())
+        version = getattr(dbapi_connection, "server_version", None)
+        return str(version) if isinstance(version, int) else ""
+
+    def end_session_setup(self, dbapi_connection: Any) -> None:
+        """Close the transaction the session statements may have opened (the pool hands the
+        connection out idle)."""
+        dbapi_connection.commit()
+
+    def in_memory(self, url: Any) -> bool:
+        """Whether the database of ``url`` (a parsed SQLAlchemy URL) lives in the process's memory
+        (then every connection is a new, empty database: no pool sizes apply)."""
+        return False
+
+    # -- case and positions in SQLAlchemy expressions (the quality rules) ----------------------
+    def case_sensitive(self, expr: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """``expr`` compared and matched (=, REGEXP) case-sensitively, whatever its collation.
+        Default: the database compares text exactly already."""
+        return expr
+
+    def position(self, haystack: sa.ColumnElement[Any], needle: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+        """1-based index of ``needle`` in ``haystack``, 0 when absent."""
+        return sa.func.instr(haystack, needle)
 
     # -- value kinds -----------------------------------------------------------------------
     def normalize(self, expr: str, kind: ValueKind, column: ColumnInfo, canon: Canon) -> str:
@@ -405,6 +493,11 @@ class Dialect:
         """One concatenation of the fields' parts (see :meth:`field_parts`)."""
         return parts[0] if len(parts) == 1 else self.concat(parts)
 
+    def sha256_slice(self, text_expr: str) -> str:
+        """The first 60-bit slice of the SHA-256 of a text expression (hex digits 1-15 as an
+        integer). Default: :meth:`hex_slices` of :meth:`sha256_hex`; a dialect may do it in one step."""
+        return self.hex_slices(self.sha256_hex(text_expr), 1)[0]
+
     def hex_slices(self, hex_expr: str, count: int = 2) -> list[str]:
         """Integer expressions of the first ``count`` (1 or 2) 60-bit slices of a SHA-256 hex string."""
         return [self.hex_to_int(self.substr(hex_expr, start, length)) for start, length in HASH_SLICES[:count]]
@@ -430,7 +523,7 @@ class Dialect:
 
     def key_hash(self, key_text_expr: str) -> str:
         """The 60-bit integer from which buckets are taken."""
-        return self.hex_to_int(self.substr(self.sha256_hex(key_text_expr), 1, SLICE_HEX_DIGITS))
+        return self.sha256_slice(key_text_expr)
 
     def int_key_hash(self, column_expr: str) -> str:
         """Bucket source for a single integer key: a multiplicative hash modulo the prime
@@ -450,6 +543,20 @@ class Dialect:
     def begin_transaction(self) -> str:
         """The statement that opens the transaction of a reviewable repair script."""
         return "BEGIN"
+
+    @staticmethod
+    def literal_dialect(engine_dialect: sa.Dialect) -> sa.Dialect:
+        """The engine's SQLAlchemy dialect for rendering statements with literal values, for a
+        script that runs without driver parameters: '%' stays itself (not the driver's '%%')."""
+        dialect = copy.copy(engine_dialect)
+        preparer = copy.copy(dialect.identifier_preparer)
+        preparer._double_percents = False  # type: ignore[attr-defined]
+        dialect.identifier_preparer = preparer
+        return dialect
+
+    def literal_sql(self, literal_dialect: sa.Dialect, stmt: sa.ClauseElement) -> str:
+        """``stmt`` rendered with literal values by a :meth:`literal_dialect`."""
+        return str(stmt.compile(dialect=literal_dialect, compile_kwargs={"literal_binds": True}))
 
     def delete_some(self, table_sql: str, where_sql: str, limit: int) -> str:
         """DELETE at most ``limit`` of the rows matching ``where_sql``.
@@ -525,3 +632,26 @@ class Dialect:
         replication fills it from then on."""
         return f"ALTER TABLE {table_sql} ADD COLUMN {self.quote(column)} {self.type_sql(ctype)} NULL"
 
+
+    # -- the sandbox: loading generated rows, creating and dropping its databases ----------------
+    def bulk_load(self, dbapi_connection: Any, table_sql: str, columns_sql: str, width: int,
+                  rows: Sequence[Sequence[Any]], suffixes: Sequence[Sequence[Any]] | None, cache: RowCache) -> None:
+        """Insert ``rows`` (``width`` values each, plus the row's ``suffixes`` when given) into the
+        quoted table and columns the fastest way the driver has, in the open transaction."""
+        raise NotImplementedError(f"{self.name} has no bulk load")
+
+    def loading_url(self, url: sa.URL) -> sa.URL:
+        """The URL of a writable engine that loads rows (driver options the bulk path needs)."""
+        return url
+
+    def on_loading_connect(self, dbapi_connection: Any) -> None:
+        """Per-connection setup of an engine that loads a generated world. Default: nothing."""
+
+    def reset_database(self, admin: sa.Connection, name: str, database_url: sa.URL) -> None:
+        """Make database ``name`` exist and be empty (``admin``: an AUTOCOMMIT connection to the
+        server; ``database_url``: the database's own URL)."""
+        raise NotImplementedError(f"{self.name} cannot create databases")
+
+    def drop_database(self, admin: sa.Connection, name: str) -> None:
+        """Drop database ``name`` if it exists (``admin``: an AUTOCOMMIT connection)."""
+        raise NotImplementedError(f"{self.name} cannot drop databases")

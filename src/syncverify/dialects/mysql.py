@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql as mysql_dialect
 
 from syncverify.dialects.base import BUREAU_UTC_OFFSET, Canon, ColumnInfo, Dialect, ValueKind
+from syncverify.dialects.bulk import RowCache, load_data_tsv, multirow_insert
 from syncverify.dialects.types import ColumnType, TypeFamily, integer_bits_for, type_args
 from syncverify.errors import SyncverifyError
 
@@ -46,6 +47,21 @@ class MySQLDialect(Dialect):
         if self.mariadb:
             return "SET STATEMENT optimizer_switch='derived_merge=off' FOR " + sql
         return sql
+
+    def key_range(self, columns: Sequence[str], lower: Sequence[str] | None, upper: Sequence[str] | None) -> str:
+        # The range optimizer turns comparisons of single columns joined by AND / OR into index
+        # ranges; row-value comparisons (a, b) >= (x, y) it may read as a full scan.
+        def bound(names: Sequence[str], strict: str, last: str) -> str:
+            terms = []
+            for i, col in enumerate(columns):
+                eq = [f"{columns[j]} = :{names[j]}" for j in range(i)]
+                op = last if i == len(columns) - 1 else strict
+                terms.append("(" + " AND ".join([*eq, f"{col} {op} :{names[i]}"]) + ")")
+            return "(" + " OR ".join(terms) + ")"
+
+        parts = ([bound(lower, ">", ">=")] if lower is not None else []) + \
+                ([bound(upper, "<", "<")] if upper is not None else [])
+        return "(" + " AND ".join(parts) + ")" if parts else "1 = 1"
 
     def in_ranges(self, column: str, ranges: Sequence[tuple[int, int]]) -> str:
         # MariaDB reads the ranges through the index but then re-evaluates the whole WHERE on
@@ -93,17 +109,50 @@ class MySQLDialect(Dialect):
     def hex_to_int(self, hex_expr: str) -> str:
         return f"CAST(CONV({hex_expr}, 16, 10) AS UNSIGNED)"
 
+    def lock_schema_changes(self, conn: sa.Connection, name: str) -> None:
+        # DDL commits by itself on MySQL/MariaDB, so a transaction cannot hold the lock: a named
+        # session lock, released by unlock_schema_changes (or when the session ends).
+        got = conn.execute(sa.text("SELECT GET_LOCK(:name, 600)"), {"name": name[:64]}).scalar()
+        if got != 1:
+            raise SyncverifyError(f"could not take the lock {name!r} in 600 s (another process changing the schema?)")
+
+    def unlock_schema_changes(self, conn: sa.Connection, name: str) -> None:
+        conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": name[:64]})
+
+    def session_settings(self, read_only: bool, statement_timeout_ms: int,
+                         server_version: str = "") -> list[str]:
+        """The session's settings as the assignments of a SET: one SET each after connecting
+        (:meth:`session_statements`), or all in the one SET of the driver's ``init_command``
+        while connecting (:meth:`session_connect_args`), the same either way."""
+        out = ["NAMES utf8mb4", f"time_zone = '{BUREAU_UTC_OFFSET}'"]   # TIMESTAMP columns in local time
+        mariadb = "mariadb" in server_version.lower() or not server_version
+        if read_only:
+            # The session's transactions are read only (SET SESSION TRANSACTION READ ONLY), spelled
+            # as a variable so that it can share one SET: MariaDB < 11.1 knows only tx_read_only.
+            out.append(f"SESSION {'tx_read_only' if mariadb else 'transaction_read_only'} = 1")
+        if statement_timeout_ms > 0:
+            if mariadb:
+                out.append(f"SESSION max_statement_time = {statement_timeout_ms / 1000:.3f}")
+            else:  # MySQL proper: milliseconds, SELECT statements only
+                out.append(f"SESSION max_execution_time = {int(statement_timeout_ms)}")
+        return out
+
     def session_statements(self, read_only: bool, statement_timeout_ms: int,
                            server_version: str = "") -> list[str]:
-        out = ["SET NAMES utf8mb4", f"SET time_zone = '{BUREAU_UTC_OFFSET}'"]   # TIMESTAMP columns in local time
-        if read_only:
-            out.append("SET SESSION TRANSACTION READ ONLY")
-        if statement_timeout_ms > 0:
-            if "mariadb" in server_version.lower() or not server_version:
-                out.append(f"SET SESSION max_statement_time = {statement_timeout_ms / 1000:.3f}")
-            else:  # MySQL proper: milliseconds, SELECT statements only
-                out.append(f"SET SESSION max_execution_time = {int(statement_timeout_ms)}")
-        return out
+        return [f"SET {a}" for a in self.session_settings(read_only, statement_timeout_ms, server_version)]
+
+    def session_connect_args(self, read_only: bool, statement_timeout_ms: int,
+                             server_version: str = "") -> dict[str, Any]:
+        params = super().session_connect_args(read_only, statement_timeout_ms, server_version)
+        # One statement: the sessions never accept several per call (see harden_connect_params).
+        params["init_command"] = "SET " + ", ".join(
+            self.session_settings(read_only, statement_timeout_ms, server_version))
+        return params
+
+    def case_sensitive(self, expr: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        # MySQL/MariaDB compare and match REGEXP case-insensitively under the default collations;
+        # a binary string makes 'a' differ from 'A'.
+        return sa.func.binary(expr)
 
     def concat_value(self, expr: str, kind: ValueKind, column: ColumnInfo, canon: Canon) -> str:
         # CONCAT converts numbers and DECIMALs to the same text as CAST(... AS CHAR),
@@ -177,6 +226,29 @@ class MySQLDialect(Dialect):
     def delete_some(self, table_sql: str, where_sql: str, limit: int) -> str:
         # MySQL and MariaDB take a LIMIT on a single-table DELETE (no row identity to select by).
         return f"DELETE FROM {table_sql} WHERE {where_sql} LIMIT {int(limit)}"
+
+    # -- the sandbox --------------------------------------------------------------------------------
+    def bulk_load(self, dbapi_connection: Any, table_sql: str, columns_sql: str, width: int,
+                  rows: Sequence[Sequence[Any]], suffixes: Sequence[Sequence[Any]] | None, cache: RowCache) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            if getattr(dbapi_connection, "_local_infile", False):   # allowed by loading_url's engines
+                load_data_tsv(cursor, table_sql, columns_sql, rows, suffixes, cache)
+            else:
+                multirow_insert(cursor, table_sql, columns_sql, width, rows, suffixes)
+        finally:
+            cursor.close()
+
+    def loading_url(self, url: sa.URL) -> sa.URL:
+        # LOAD DATA LOCAL for bulk loads (the server must allow it; else multi-row INSERTs).
+        return url.update_query_dict({"local_infile": "1"}) if url.get_driver_name() == "pymysql" else url
+
+    def reset_database(self, admin: sa.Connection, name: str, database_url: sa.URL) -> None:
+        self.drop_database(admin, name)
+        admin.execute(sa.text(f"CREATE DATABASE {self.quote(name)} CHARACTER SET utf8mb4"))
+
+    def drop_database(self, admin: sa.Connection, name: str) -> None:
+        admin.execute(sa.text(f"DROP DATABASE IF EXISTS {self.quote(name)}"))
 
     # -- schema: normalised types and aligning DDL ------------------------------------------------
     default_timestamp_precision = 0     # DATETIME / TIMESTAMP / TIME without (fsp): whole seconds

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,8 +14,11 @@ from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
 from syncverify.dialects.base import BUREAU_TIME_ZONE, Canon, ColumnInfo, Dialect, ValueKind
+from syncverify.dialects.bulk import RowCache, copy_csv
 from syncverify.dialects.types import ColumnType, TypeFamily, integer_bits_for
 
+# A setting's value that SET takes without quotes (a word or a number); any other is quoted.
+_PLAIN_SETTING = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|-?[0-9]+(?:\.[0-9]+)?")
 # Prepended by hashing_query: the one statement the verifier itself sends ahead of a query.
 _NO_SORT = "SET LOCAL enable_sort = off; "
 
@@ -50,25 +55,50 @@ class PostgreSQLDialect(Dialect):
     def byte_length(self, expr: str) -> str:
         return f"octet_length({expr})"
 
-    def session_statements(self, read_only: bool, statement_timeout_ms: int,
-                           server_version: str = "") -> list[str]:
+    def lock_schema_changes(self, conn: sa.Connection, name: str) -> None:
+        # A transaction-level advisory lock: PostgreSQL's DDL is transactional, so the lock and
+        # the schema change end together, also when the process dies.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+
+    def session_settings(self, read_only: bool, statement_timeout_ms: int,
+                         server_version: str = "") -> list[tuple[str, str]]:
+        """The session's settings (name, value): sent as SET statements after connecting
+        (:meth:`session_statements`) or as ``-c`` options while connecting
+        (:meth:`session_connect_args`), the same either way."""
         # Month windows and timestamps with a time zone are read in the bureau's time zone
         # (Asia/Shanghai), whatever the server's default is.
-        out = ["SET client_encoding = 'UTF8'", f"SET TIME ZONE '{BUREAU_TIME_ZONE}'", "SET DateStyle = 'ISO, YMD'"]
+        out = [("client_encoding", "UTF8"), ("TimeZone", BUREAU_TIME_ZONE), ("DateStyle", "ISO, YMD")]
         if read_only:
-            out.append("SET default_transaction_read_only = on")
+            out.append(("default_transaction_read_only", "on"))
         if statement_timeout_ms > 0:
-            out.append(f"SET statement_timeout = {int(statement_timeout_ms)}")
+            out.append(("statement_timeout", str(int(statement_timeout_ms))))
         # The planner cannot estimate the number of hash buckets and plans GROUP BY bucket for a
         # million groups: serial, sorting on disk. Cheap parallelism and enough sort memory let
         # the hashing run in the parallel workers (3x faster at 1M rows).
-        out += ["SET parallel_setup_cost = 0", "SET parallel_tuple_cost = 0.001", "SET work_mem = '64MB'"]
+        out += [("parallel_setup_cost", "0"), ("parallel_tuple_cost", "0.001"), ("work_mem", "64MB")]
         # JIT compiles each query's expressions; for the OR of hundreds of key ranges of a
         # refining round LLVM took 4.4 s of a 5.4 s query at 10M rows (1.1 s without), and gained
         # about 4 % on the full scans. PostgreSQL < 11 has no JIT (and no setting for it).
         if not server_version.isdigit() or int(server_version) >= 110000:
-            out.append("SET jit = off")
+            out.append(("jit", "off"))
         return out
+
+    def session_statements(self, read_only: bool, statement_timeout_ms: int,
+                           server_version: str = "") -> list[str]:
+        return [f"SET {name} = {value if _PLAIN_SETTING.fullmatch(value) else self.literal(value)}"
+                for name, value in self.session_settings(read_only, statement_timeout_ms, server_version)]
+
+    def session_connect_args(self, read_only: bool, statement_timeout_ms: int,
+                             server_version: str = "") -> dict[str, Any]:
+        params = super().session_connect_args(read_only, statement_timeout_ms, server_version)
+        # libpq splits the options at white space; a backslash keeps a space (or itself) in a value.
+        settings = [f"-c {name}={value.replace(chr(92), chr(92) * 2).replace(' ', chr(92) + ' ')}"
+                    for name, value in self.session_settings(read_only, statement_timeout_ms, server_version)]
+        params["options"] = " ".join([params["options"], *settings])
+        return params
+
+    def position(self, haystack: sa.ColumnElement[Any], needle: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+        return sa.func.strpos(haystack, needle)
 
     def hashing_query(self, sql: str) -> str:
         # The planner cannot estimate the number of buckets, assumes one per row and sorts the
@@ -167,6 +197,34 @@ class PostgreSQLDialect(Dialect):
         return (f"DELETE FROM {table_sql} WHERE ctid IN "
                 f"(SELECT ctid FROM {table_sql} WHERE {where_sql} LIMIT {int(limit)})")
 
+    # -- the sandbox --------------------------------------------------------------------------------
+    def bulk_load(self, dbapi_connection: Any, table_sql: str, columns_sql: str, width: int,
+                  rows: Sequence[Sequence[Any]], suffixes: Sequence[Sequence[Any]] | None, cache: RowCache) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            copy_csv(cursor, table_sql, columns_sql, rows, suffixes, cache)
+        finally:
+            cursor.close()
+
+    def reset_database(self, admin: sa.Connection, name: str, database_url: sa.URL) -> None:
+        exists = admin.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if not exists:
+            admin.execute(sa.text(f"CREATE DATABASE {self.quote(name)} ENCODING 'UTF8' TEMPLATE template0"))
+            return
+        _end_sessions(admin, name)
+        # Re-building: emptying the schema is much faster than DROP / CREATE DATABASE.
+        engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as db:
+                db.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+                db.execute(sa.text("CREATE SCHEMA public"))
+        finally:
+            engine.dispose()
+
+    def drop_database(self, admin: sa.Connection, name: str) -> None:
+        _end_sessions(admin, name)
+        admin.execute(sa.text(f"DROP DATABASE IF EXISTS {self.quote(name)}"))
+
     # -- schema: normalised types and aligning DDL ------------------------------------------------
     default_timestamp_precision = 6     # timestamp / time without (p): microseconds
     default_float_bits = 53             # float without (p) is double precision
@@ -207,3 +265,9 @@ class PostgreSQLDialect(Dialect):
         if renull:
             out.append(f"ALTER TABLE {table_sql} ALTER COLUMN {col} {'DROP' if nullable else 'SET'} NOT NULL")
         return out
+
+
+def _end_sessions(admin: sa.Connection, name: str) -> None:
+    """Close the other sessions on database ``name`` (they would block DROP)."""
+    admin.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})

@@ -14,15 +14,20 @@ reason, never an exception, so the other checks of a run proceed::
 sandbox world and the demo.
 """
 
-from syncverify.kafka.backlog import check_backlog
-from syncverify.kafka.broker import BrokerStartError, LocalBroker
-from syncverify.kafka.client import KafkaSource, TopicMissingError
-from syncverify.kafka.dbside import DbSide
-from syncverify.kafka.labels import Labels
-from syncverify.kafka.produce import ProduceStats, commit_group_offsets, create_topic, produce_json
-from syncverify.kafka.reconcile import check_keys
-from syncverify.kafka.volume import check_volume
-from syncverify.kafka.window import Window
+from typing import TYPE_CHECKING
+
+from syncverify.lazyexports import lazy_exports
+
+if TYPE_CHECKING:
+    from syncverify.kafka.backlog import check_backlog
+    from syncverify.kafka.broker import BrokerStartError, LocalBroker
+    from syncverify.kafka.client import KafkaSource, TopicMissingError
+    from syncverify.kafka.dbside import DbSide
+    from syncverify.kafka.labels import Labels
+    from syncverify.kafka.produce import ProduceStats, commit_group_offsets, create_topic, produce_json
+    from syncverify.kafka.reconcile import check_keys
+    from syncverify.kafka.volume import check_volume
+    from syncverify.kafka.window import Window
 
 __all__ = [
     "BrokerStartError",
@@ -40,3 +45,6 @@ __all__ = [
     "create_topic",
     "produce_json",
 ]
+
+# Imported on first use: building the command-line parser must not load them (syncverify/lazyexports.py).
+__getattr__ = lazy_exports(__name__)

@@ -12,17 +12,16 @@ import argparse
 import json
 import sys
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from syncverify.errors import SyncverifyError
 from syncverify.exitcodes import ExitCode
-from syncverify.kafka.backlog import check_backlog
-from syncverify.kafka.client import KafkaSource
-from syncverify.kafka.dbside import DbSide
-from syncverify.kafka.reconcile import check_keys
-from syncverify.kafka.volume import check_volume
-from syncverify.masking import mask_taxpayer_ids_in_text
 from syncverify.results import CheckResult, Outcome
+
+# The Kafka client and SQLAlchemy load when a command runs, not when the parser is built.
+if TYPE_CHECKING:
+    from syncverify.kafka.client import KafkaSource
+    from syncverify.kafka.dbside import DbSide
 
 
 def register(subparsers: Any) -> None:
@@ -79,6 +78,8 @@ def _db(p: argparse.ArgumentParser) -> None:
 
 
 def _source(args: argparse.Namespace) -> KafkaSource:
+    from syncverify.kafka.client import KafkaSource
+
     config: dict[str, str] = {}
     for item in args.kafka_config:
         if "=" not in item:
@@ -102,6 +103,7 @@ def _db_side(args: argparse.Namespace) -> DbSide:
     from syncverify.compare.predicate import validate_predicate
     from syncverify.connect.engine import make_engine
     from syncverify.dialects import for_url
+    from syncverify.kafka.dbside import DbSide
 
     schema, _, table = args.table.rpartition(".")
     keys = tuple(k.strip() for k in args.key.split(",") if k.strip())
@@ -111,6 +113,8 @@ def _db_side(args: argparse.Namespace) -> DbSide:
 
 
 def _emit(result: CheckResult, args: argparse.Namespace) -> int:
+    from syncverify.masking import mask_taxpayer_ids_in_text
+
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
     else:
@@ -147,10 +151,14 @@ def describe(result: CheckResult) -> str:
 
 
 def run_backlog(args: argparse.Namespace) -> int:
+    from syncverify.kafka.backlog import check_backlog
+
     return _emit(check_backlog(_source(args), args.group, threshold=args.threshold), args)
 
 
 def run_volume(args: argparse.Namespace) -> int:
+    from syncverify.kafka.volume import check_volume
+
     db = _db_side(args)
     try:
         result = check_volume(_source(args), db, _window(args), direction=args.direction,
@@ -161,6 +169,8 @@ def run_volume(args: argparse.Namespace) -> int:
 
 
 def run_keys(args: argparse.Namespace) -> int:
+    from syncverify.kafka.reconcile import check_keys
+
     if not args.key:   # default: the key path's last segments name the columns
         args.key = ",".join(p.strip().rsplit(".", 1)[-1] for p in args.key_path.split(","))
     db = _db_side(args)

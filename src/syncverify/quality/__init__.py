@@ -14,19 +14,27 @@ docs/quality.md). Great Expectations itself is imported only when a suite is loa
 
 from __future__ import annotations
 
-from syncverify.quality.credit_code import check_character, is_valid_credit_code, is_valid_taxpayer_id
-from syncverify.quality.model import (
-    ExpectationResult,
-    ExpectationStatus,
-    SuiteResult,
-    SuiteStatus,
-    to_check_results,
-)
-from syncverify.quality.runner import run_suite, run_suites
-from syncverify.quality.suites import SuiteFileError, SuiteSpec, available_suites, load_suite, suite_path
+from typing import TYPE_CHECKING
+
+from syncverify.lazyexports import lazy_exports
+
+if TYPE_CHECKING:
+    from syncverify.quality.credit_code import check_character, is_valid_credit_code, is_valid_taxpayer_id
+    from syncverify.quality.model import (
+        ExpectationResult,
+        ExpectationStatus,
+        SuiteResult,
+        SuiteStatus,
+        to_check_results,
+    )
+    from syncverify.quality.runner import run_suite, run_suites
+    from syncverify.quality.suites import SuiteFileError, SuiteSpec, available_suites, load_suite, suite_path
 
 __all__ = [
     "ExpectationResult", "ExpectationStatus", "SuiteFileError", "SuiteResult", "SuiteSpec", "SuiteStatus",
     "available_suites", "check_character", "is_valid_credit_code", "is_valid_taxpayer_id", "load_suite",
     "run_suite", "run_suites", "suite_path", "to_check_results",
 ]
+
+# Imported on first use: building the command-line parser must not load them (syncverify/lazyexports.py).
+__getattr__ = lazy_exports(__name__)

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from syncverify.dialects import for_sa_dialect
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS: tuple[int, ...] = tuple(pow(3, i, 31) for i in range(17))   # 1, 3, 9, 27, 19, 26, ...
 LEGACY_LENGTHS: tuple[int, ...] = (15, 17, 20)
@@ -75,27 +77,15 @@ def make_credit_code(rng: random.Random, division: str = "450100") -> str:
 
 # --- the same rule inside the database ----------------------------------------------------------
 
-def _position(dialect: Dialect, char: sa.ColumnElement[str]) -> sa.ColumnElement[int]:
-    """1-based index of ``char`` in the alphabet, 0 when absent (INSTR / STRPOS per dialect)."""
-    if dialect.name == "postgresql":
-        return sa.func.strpos(sa.literal(ALPHABET), char)
-    return sa.func.instr(sa.literal(ALPHABET), char)
-
-
-def _case_sensitive(dialect: Dialect, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
-    # MySQL/MariaDB compare and match REGEXP case-insensitively under the default collations;
-    # a binary cast makes 'a' differ from 'A' as the standard requires.
-    if dialect.name in {"mysql", "mariadb"}:
-        return sa.func.binary(column)
-    return column
-
-
 def invalid_taxpayer_id_condition(column: sa.ColumnElement[str], dialect: Dialect,
                                   legacy_lengths: Sequence[int] = LEGACY_LENGTHS) -> sa.ColumnElement[bool]:
-    """SQL condition true for a NOT NULL value that is not a valid taxpayer id (see module doc)."""
-    exact = _case_sensitive(dialect, column)
+    """SQL condition true for a NOT NULL value that is not a valid taxpayer id (see module doc).
+    Letters are compared case-sensitively, as the standard requires, on every database."""
+    ours = for_sa_dialect(dialect)
+    exact = ours.case_sensitive(column)
     weighted = sum(
-        ((_position(dialect, sa.func.substr(column, i + 1, 1)) - 1) * w for i, w in enumerate(WEIGHTS)),
+        ((ours.position(sa.literal(ALPHABET), sa.func.substr(column, i + 1, 1)) - 1) * w
+         for i, w in enumerate(WEIGHTS)),
         start=sa.literal(0),
     )
     # (31 - sum mod 31) mod 31, written without the % operator (its escaping differs per driver):
@@ -105,7 +95,7 @@ def invalid_taxpayer_id_condition(column: sa.ColumnElement[str], dialect: Dialec
     expected = sa.func.substr(sa.literal(ALPHABET), sa.case((check_index == 31, 1), else_=check_index + 1), 1)
     bad_credit_code = sa.or_(
         sa.not_(exact.regexp_match(CREDIT_CODE_REGEX)),
-        _case_sensitive(dialect, sa.func.substr(column, 18, 1)) != _case_sensitive(dialect, expected),
+        ours.case_sensitive(sa.func.substr(column, 18, 1)) != ours.case_sensitive(expected),
     )
     legacy_ok = sa.and_(
         sa.func.length(column).in_(list(legacy_lengths)),

@@ -27,7 +27,7 @@ from great_expectations.data_context.types.base import (
 from great_expectations.expectations import UnexpectedRowsExpectation
 from great_expectations.expectations.registry import get_expectation_impl
 
-from syncverify.quality.suites import ExpectationSpec
+from syncverify.quality.expectation import ExpectationSpec
 
 if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext

@@ -112,8 +112,10 @@ _OUTCOME = {
 }
 
 
-def to_check_results(suite_result: SuiteResult, node: str | None, link_id: str | None = None) -> list[CheckResult]:
-    """The suite run as syncverify results: one CheckResult of kind ``quality``.
+def to_check_results(suite_result: SuiteResult, node: str | None, link_id: str | None = None, *,
+                     table: str | None = None, check_id: str | None = None) -> list[CheckResult]:
+    """The suite run as syncverify results: one CheckResult of kind ``quality``, filed under
+    ``table`` and ``check_id`` when given (a run names it by the catalog's table, not the physical one).
 
     ``outcome`` is INCONSISTENT when an expectation failed (an anomaly of kind quality; tickets
     and reports read the failed rules and their masked sample keys from ``details``), NOT_RUN
@@ -131,10 +133,10 @@ def to_check_results(suite_result: SuiteResult, node: str | None, link_id: str |
     if sr.status is SuiteStatus.FAILED and sr.count(ExpectationStatus.ERROR):
         details["note"] = "some expectations could not be evaluated; see their reason"
     result = CheckResult(
-        kind=CheckKind.QUALITY, link_id=link_id, table=sr.table, source_node=node,
+        kind=CheckKind.QUALITY, link_id=link_id, table=table or sr.table, source_node=node,
         window_start=sr.window_start, window_end=sr.window_end, outcome=_OUTCOME[sr.status],
         source_rows=sr.row_count, details=details, error=error,
-        check_id="/".join((CheckKind.QUALITY.value, link_id or node or "-", sr.table, sr.suite)),
+        check_id=check_id or "/".join((CheckKind.QUALITY.value, link_id or node or "-", sr.table, sr.suite)),
         started_at=sr.started_at,
     )
     result.finished_at = datetime.now(UTC)

@@ -42,8 +42,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from syncverify.dialects import for_sa_dialect
 from syncverify.quality.credit_code import LEGACY_LENGTHS, invalid_taxpayer_id_condition
-from syncverify.quality.suites import ExpectationSpec
+from syncverify.quality.expectation import ExpectationSpec
 
 BATCH_MARKER = "syncverify_batch_marker"
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -80,8 +81,8 @@ def _when(ctx: RuleContext, when: Sequence[Mapping[str, Any]]) -> sa.ColumnEleme
 
 
 def _case_sensitive(ctx: RuleContext, expr: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    # MySQL/MariaDB REGEXP follows the (case-insensitive) collation; BINARY makes it exact.
-    return sa.func.binary(expr) if ctx.dialect.name in {"mysql", "mariadb"} else expr
+    # A REGEXP may follow a case-insensitive collation: the rules match exactly.
+    return for_sa_dialect(ctx.dialect).case_sensitive(expr)
 
 
 def _taxpayer_id(spec: ExpectationSpec, ctx: RuleContext) -> sa.Select[Any]:

@@ -22,13 +22,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from syncverify.dialects import for_engine, for_sa_dialect
 from syncverify.errors import SyncverifyError
 from syncverify.masking import mask_name, mask_taxpayer_id, mask_text, mask_url
 from syncverify.quality import rules
 from syncverify.quality.model import ExpectationResult, ExpectationStatus, SuiteResult, SuiteStatus
 from syncverify.quality.suites import ExpectationSpec, SuiteSpec, load_suite, suite_path
+from syncverify.quality.taxpayer_columns import TAXPAYER_ID_COLUMNS, TAXPAYER_NAME_COLUMNS
 from syncverify.results import Key
-from syncverify.sandbox.schema import TAXPAYER_ID_COLUMNS, TAXPAYER_NAME_COLUMNS
 
 DEFAULT_STATEMENT_TIMEOUT_S = 300.0
 Window = tuple[datetime, datetime]
@@ -37,28 +38,26 @@ _STAMP = "%Y-%m-%d %H:%M:%S"
 
 # --- connections --------------------------------------------------------------------------------
 
-def _session_settings(dialect: Dialect, timeout_s: float) -> dict[str, Any]:
-    """connect_args making every session read-only with a statement timeout."""
-    if dialect.name == "postgresql":
-        return {"options": f"-c default_transaction_read_only=on -c statement_timeout={int(timeout_s * 1000)}"}
-    if dialect.name in {"mysql", "mariadb"}:
-        if getattr(dialect, "is_mariadb", False):
-            return {"init_command": f"SET SESSION tx_read_only=1, max_statement_time={timeout_s:g}"}
-        return {"init_command": f"SET SESSION transaction_read_only=1, max_execution_time={int(timeout_s * 1000)}"}
-    return {}    # SQLite: local files of the sandbox and tests
+def _connect_args(dialect: Dialect, timeout_s: float, server_version: str) -> dict[str, Any]:
+    """connect_args giving every session of an engine built from a URL (ours, and the one GX
+    builds for its data source) the dialect's session settings, as every other session gets
+    them (connect.engine): read-only, a statement timeout, and the bureau's time zone, without
+    which a window on a TIMESTAMP column would be read in the server's zone."""
+    return for_sa_dialect(dialect).session_connect_args(True, int(timeout_s * 1000), server_version)
 
 
 def read_only_engine(url: str, timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S) -> sa.Engine:
-    """An engine whose sessions are read-only with a statement timeout (see _session_settings)."""
+    """An engine whose sessions are read-only with a statement timeout, in the bureau's time zone."""
     probe = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
-        with probe.connect():
-            pass          # sets dialect.is_mariadb for MySQL-protocol servers
-        connect_args = _session_settings(probe.dialect, timeout_s)
+        with probe.connect() as conn:   # sets dialect.is_mariadb for MySQL-protocol servers
+            ours = for_engine(probe)
+            version = ours.server_version(conn.connection.dbapi_connection)
+        connect_args = _connect_args(probe.dialect, timeout_s, version)
+        pooled = not ours.in_memory(probe.url)
     finally:
         probe.dispose()
-    return sa.create_engine(url, connect_args=connect_args, pool_size=1, max_overflow=1) \
-        if not url.startswith("sqlite") else sa.create_engine(url)
+    return sa.create_engine(url, connect_args=connect_args, **({"pool_size": 1, "max_overflow": 1} if pooled else {}))
 
 
 def _url_of(engine: sa.Engine) -> str:
@@ -184,6 +183,7 @@ def _run(engine: sa.Engine, spec: SuiteSpec, table_name: str, wcol: str | None, 
     with engine.connect() as conn:
         result.row_count = int(conn.execute(
             sa.select(sa.func.count()).select_from(window_select.subquery())).scalar_one())
+        server_version = for_engine(engine).server_version(conn.connection.dbapi_connection)
     if result.row_count == 0:
         # GX's monthly batches raise NoAvailableBatchesError here; an empty window is recorded.
         result.status = SuiteStatus.EMPTY
@@ -219,7 +219,7 @@ def _run(engine: sa.Engine, spec: SuiteSpec, table_name: str, wcol: str | None, 
             gx_suite.add_expectation(gx.build_gx_expectation(tagged, row_condition))
         by_index[exp.index] = exp
 
-    engine_kwargs = {"connect_args": _session_settings(dialect, timeout_s)} if dialect.name != "sqlite" else {}
+    engine_kwargs = {"connect_args": _connect_args(dialect, timeout_s, server_version)}
     with gx.table_batch(_url_of(engine), engine_kwargs, table_name, schema) as batch:
         validation = batch.validate(gx_suite, result_format=gx.result_format(spec.key, sample_keys))
 

@@ -24,11 +24,12 @@ expectation, before any database is touched.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from syncverify.errors import SyncverifyError
+from syncverify.quality.expectation import ExpectationSpec
 
 DEFAULT_DIR = Path("expectations")
 
@@ -40,39 +41,6 @@ class SuiteFileError(SyncverifyError):
         self.file = str(file)
         self.reason = message
         super().__init__(f"suite file {self.file}: {message}")
-
-
-@dataclass(frozen=True)
-class ExpectationSpec:
-    """One expectation as written in the suite file."""
-
-    index: int
-    type: str
-    kwargs: dict[str, Any]
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def rule(self) -> str:
-        """A short human name: ``meta.rule`` when given, else the type and its columns."""
-        return str(self.meta.get("rule") or f"{self.type}({', '.join(self.columns)})")
-
-    @property
-    def columns(self) -> list[str]:
-        """The columns of the suite's table this expectation reads, as named in its kwargs."""
-        kw = self.kwargs
-        cols: list[str] = []
-        for name in ("column", "column_A", "column_B", "total"):
-            if isinstance(kw.get(name), str):
-                cols.append(kw[name])
-        for name in ("column_list", "columns", "addends"):
-            if isinstance(kw.get(name), list):
-                cols.extend(str(c) for c in kw[name])
-        for cond in kw.get("when") or []:
-            if isinstance(cond, dict) and isinstance(cond.get("column"), str):
-                cols.append(cond["column"])
-        for name in kw.get("uses_columns") or []:
-            cols.append(str(name))
-        return list(dict.fromkeys(cols))
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,16 @@
 the index page.
 """
 
-from syncverify.report.data import ConsistencyData, ReportData, build_report_data
-from syncverify.report.render import write_reports
-from syncverify.report.synclog_data import SynclogData
+from typing import TYPE_CHECKING
+
+from syncverify.lazyexports import lazy_exports
+
+if TYPE_CHECKING:
+    from syncverify.report.data import ConsistencyData, ReportData, build_report_data
+    from syncverify.report.render import write_reports
+    from syncverify.report.synclog_data import SynclogData
 
 __all__ = ["ConsistencyData", "ReportData", "SynclogData", "build_report_data", "write_reports"]
+
+# Imported on first use: building the command-line parser must not load them (syncverify/lazyexports.py).
+__getattr__ = lazy_exports(__name__)

@@ -18,7 +18,7 @@ def _report(args: argparse.Namespace) -> int:
     parse_month(args.month)  # a bad month is a clear error before the store is opened
     catalog = load_catalog(args.catalog)
     store = Store(args.store, create=False)   # a report reads: a missing store is an error
-    written = write_reports(store, args.month, args.out, catalog, lang=args.lang)
+    written = write_reports(store, args.month, args.out, catalog, lang=args.lang, pdf=args.pdf)
     month_dir = written[0].parent
     print(f"reports for {args.month} written to {month_dir}:")
     for path in written:
@@ -33,8 +33,12 @@ def _summary(path: Any) -> None:
     import json
 
     doc = json.loads(path.read_text(encoding="utf-8"))
-    rate = doc["overall"]["rate"]
-    print(f"consistency: {'-' if rate is None else f'{rate * 100:.2f} %'} of {doc['overall']['items']} items")
+    from syncverify.report.render import fmt_pct
+
+    overall = doc["overall"]
+    print(f"consistency: {fmt_pct(overall['rate'])} of {overall['items']} items; "
+          f"rows: {fmt_pct(overall.get('row_rate'))} of {overall.get('rows_compared', 0):,} rows compared "
+          f"({overall.get('rows_differing', 0):,} differing)")
     for run in doc.get("runs") or []:
         print(f"  from run {run['id']} ({run['kind']}, {run['status']}, finished {run['finished_at'] or '-'})")
 
@@ -44,7 +48,7 @@ def register(subparsers: Any) -> None:
         "report",
         help="write the monthly consistency and sync-log analysis reports",
         description="Write the month's 数据一致性验证月报 and 数据同步日志分析月报 (HTML, "
-        "Markdown, JSON) and "
+        "Markdown, JSON; PDF with --pdf) and "
         "the difference lists (Parquet, CSV) under OUT/<month>/, and refresh OUT/index.html. "
         "Every number comes from the results store; no database is queried.",
     )
@@ -53,4 +57,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--lang", choices=LANGS, default="zh", help="report language (default: zh)")
     p.add_argument("--store", default=None, help="results store URL (default: the embedded store)")
     p.add_argument("--catalog", default="checks", help="catalog folder (default: checks)")
+    p.add_argument("--pdf", action="store_true",
+                   help="also print both reports to PDF (consistency.pdf, synclog.pdf) with headless Chromium")
     p.set_defaults(func=_report)

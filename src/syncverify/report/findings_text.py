@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from syncverify.calendar import BUREAU_TZ
+from syncverify.timefmt import local_time
+
 CATEGORY_ZH = {
     "unique_key_conflict": "唯一键冲突",
     "value_too_large": "字段超长",
@@ -45,10 +48,17 @@ METRIC_ZH = {
 }
 
 
-def _t(iso: Any) -> str:
-    """``2026-10-09T09:00:00.244`` -> ``10-09 09:00``."""
+def _md(iso: Any) -> str:
+    """``2026-10-09T09:00:00.244`` -> ``10-09 09:00`` (where the zone is said beside it)."""
     text = str(iso or "")
     return text[5:16].replace("T", " ") if len(text) >= 16 else text
+
+
+def _t(iso: Any) -> str:
+    """A sync-log time (the bureau's naive local time) as people read it: ``2026-10-09 09:00 +08:00``."""
+    if not iso:
+        return ""
+    return local_time(str(iso), naive=BUREAU_TZ)
 
 
 def _n(value: Any) -> str:
@@ -64,7 +74,7 @@ def _open_zh(e: dict[str, Any]) -> str:
     if not e.get("open"):
         return ""
     at = str(e.get("open_at") or "")
-    stamp = _t(at)
+    stamp = _md(at)
     if at[11:16] == "00:00" and len(at) >= 10:
         from datetime import date, timedelta
         stamp = f"{(date.fromisoformat(at[:10]) - timedelta(days=1)).strftime('%m-%d')} 24:00"
@@ -141,6 +151,27 @@ def finding_zh(f: dict[str, Any]) -> tuple[str, str] | None:
                 f"常态为 {_n(e.get('median'))}（稳健 z 值 {float(e.get('score') or 0):+.1f}）",
                 f"复核 {link} 在 {e.get('day')} 的运行：对照当天源端业务量与运行日志。",
             )
+        if kind == "no_logs":
+            month = e.get("month") or ""
+            return (
+                f"{link}：{month} 没有任何同步日志（未读到该链路的日志文件）",
+                f"将 {link} 的同步进程或消费程序日志收集到同步日志目录（或在 checks/synclog.yaml 中登记其格式），"
+                "否则该链路的停滞、错误无法发现，其一致性异常也无法从日志解释。",
+            )
+        if kind == "volume_anomaly":
+            day, table = e.get("day"), f.get("table") or ""
+            src, tgt = e.get("source_rows"), e.get("target_rows")
+            if e.get("both_sides_zero"):
+                what = "两端均无数据"
+            else:
+                what = "数据量骤降" if any(float(e.get(f"{s}_z") or 0) < 0 for s in ("source", "target")) else "数据量骤增"
+            median = e.get("source_median", e.get("target_median"))
+            return (
+                f"{link}：表 {table} 在 {day} {what}（源端 {_n(src)} 行、目标端 {_n(tgt)} 行，"
+                f"近 {_n(e.get('weeks_of_history'))} 周同一星期几的中位数 {_n(median)} 行）",
+                f"与 {link} 的负责人确认 {day} 表 {table} 的业务量是否属实：源端停止写入、抽取或作业未运行时，"
+                "两端一致，一致性核对发现不了。",
+            )
     except (TypeError, ValueError):
         return None
     return None
@@ -188,6 +219,21 @@ EVIDENCE_KEY_ZH = {
     "median": "中位数",
     "mad": "MAD",
     "score": "稳健 z 值",
+    "month": "月份",
+    "links_with_logs": "有日志的链路",
+    "links_expected": "应有日志的链路",
+    "weekday": "星期",
+    "source_rows": "源端行数",
+    "target_rows": "目标端行数",
+    "both_sides_zero": "两端均为零",
+    "weeks_of_history": "历史周数",
+    "rule": "判定规则",
+    "source_median": "源端中位数",
+    "source_mad": "源端 MAD",
+    "source_z": "源端 z 值",
+    "target_median": "目标端中位数",
+    "target_mad": "目标端 MAD",
+    "target_z": "目标端 z 值",
 }
 
 
@@ -196,7 +242,21 @@ def evidence_label(key: str, lang: str) -> str:
 
 
 STALL_REASON_ZH = {"no_progress": "无进展", "backlog_growing": "积压持续增长"}
-_LABELS = {"category": CATEGORY_ZH, "metric": METRIC_ZH, "stall_reason": STALL_REASON_ZH}
+# Kinds of log event a ticket's root cause names (synclog.model.Finding.kind).
+FINDING_KIND_ZH = {
+    "error_burst": "错误突增",
+    "stall": "同步停滞",
+    "restart_loop": "反复重启",
+    "latency_spike": "延迟突增",
+    "bottleneck": "吞吐瓶颈",
+    "abnormal_day": "异常日",
+    "redelivery": "消息重投",
+    "volume_anomaly": "数据量异常",
+    "no_logs": "无日志",
+    "consumer_lag": "消费积压",
+}
+
+_LABELS = {"category": CATEGORY_ZH, "metric": METRIC_ZH, "stall_reason": STALL_REASON_ZH, "finding": FINDING_KIND_ZH}
 
 
 def label(group: str, key: Any, lang: str) -> str:

@@ -2,12 +2,15 @@
 
 Renderers read the report data only; they compute nothing but presentation (number formats,
 charts from the series the data holds, translated sentences). The HTML is self-contained: CSS
-inline, charts as inline SVG, no script and no URL, because the bureau's network is closed.
+inline, interactive charts drawn by plotly.js inlined once per file (:mod:`syncverify.report.charts`),
+no URL of any kind, because the bureau's network is closed. ``--pdf`` prints the HTML to PDF with
+headless Chromium (:mod:`syncverify.report.pdf`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import asdict
@@ -19,16 +22,19 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
 
+from syncverify.calendar import BUREAU_TZ
 from syncverify.catalog import Catalog
-from syncverify.report import svg
-from syncverify.report.data import ConsistencyData, Note, ReportData, build_report_data
+from syncverify.report import charts as ch
+from syncverify.report.data import build_report_data
 from syncverify.report.findings_text import evidence_label, finding_text, label
 from syncverify.report.i18n import translator
+from syncverify.report.rule_names import rule_name
 from syncverify.report.synclog_data import SynclogData
+from syncverify.report.views import ConsistencyData, Note, ReportData
 from syncverify.safefiles import REPORT_MODE, write_file
 from syncverify.store import Store
+from syncverify.timefmt import local_time
 
 REPORT_FILES = (
     "consistency.html",
@@ -39,6 +45,8 @@ REPORT_FILES = (
     "synclog.json",
     "differences.parquet",
     "differences.csv",
+    "consistency.pdf",
+    "synclog.pdf",
 )
 _MONTH_DIR = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -56,8 +64,19 @@ def fmt_num(value: Any) -> str:
 
 
 def fmt_pct(value: float | None) -> str:
-    """A rate (0..1) as a percentage with two decimals; '-' when there is nothing to rate."""
-    return "-" if value is None else f"{value * 100:.2f}%"
+    """A rate (0..1) as a percentage, '-' when there is nothing to rate.
+
+    Rounded down, never up: 12 differing rows of 2,464,142 must not read "100.00%", the
+    contract's figure. Two decimals, more (up to four) while they would still read as 99.99%.
+    """
+    if value is None:
+        return "-"
+    for decimals in (2, 3, 4):
+        scale = 10 ** decimals
+        shown = math.floor(value * 100 * scale + 1e-9) / scale
+        if value >= 1 or shown < 100 - 1 / scale or decimals == 4:
+            return f"{min(shown, 100.0):.{decimals}f}%"
+    raise AssertionError("unreachable")
 
 
 def fmt_ms(value: float | None) -> str:
@@ -84,7 +103,9 @@ def note_text(note: Note, t: Callable[..., str]) -> str:
     """A conclusion/recommendation sentence, rates as percentages and counts with separators."""
     params = {}
     for k, v in note.params.items():
-        if k.startswith(("rate", "prev")) or k == "rate_after":
+        if k == "unit":
+            params[k] = t(f"unit_{v}")
+        elif k.startswith(("rate", "prev")) or k == "rate_after":
             params[k] = fmt_pct(v)
         elif isinstance(v, int | float) and not isinstance(v, bool):
             params[k] = fmt_num(v)
@@ -109,8 +130,12 @@ def environment(lang: str) -> Environment:
         finding=lambda f: finding_text(f, lang),
         label=lambda group, key: label(group, key, lang),
         evidence_label=lambda k: evidence_label(k, lang),
+        rule=lambda r: rule_name(r, lang),
+        chart_scripts=ch.scripts,
     )
-    env.filters.update(num=fmt_num, pct=fmt_pct, dur=fmt_seconds, ms=fmt_ms, md=md_safe)
+    env.filters.update(num=fmt_num, pct=fmt_pct, dur=fmt_seconds, ms=fmt_ms, md=md_safe,
+                       # store times are UTC; sync-log times are the bureau's naive local times
+                       utctime=lambda v: local_time(v), logtime=lambda v: local_time(v, naive=BUREAU_TZ))
     return env
 
 
@@ -120,74 +145,40 @@ def environment(lang: str) -> Environment:
 def consistency_charts(data: ConsistencyData, t: Callable[..., str]) -> dict[str, Any]:
     charts: dict[str, Any] = {"volumes": []}
     if data.history:
-        charts["history"] = Markup(
-            svg.bar_chart(
-                [h.month for h in data.history],
-                [(t("chart_rate"), [(h.rate.rate or 0) * 100 for h in data.history])],
-                title=t("history"),
-                height=200,
-                ymax=100,
-            )
-        )
-    if data.per_link:
-        charts["per_link"] = Markup(
-            svg.bar_chart(
-                [g.id for g in data.per_link],
-                [(t("chart_rate"), [(g.rate.rate or 0) * 100 for g in data.per_link])],
-                title=t("per_link"),
-                height=220,
-                ymax=100,
-            )
-        )
-    for v in data.volumes:
-        charts["volumes"].append(
-            (
-                v,
-                Markup(
-                    svg.line_chart(
-                        [d[5:] for d in v.days],
-                        [(t("chart_source"), v.source), (t("chart_target"), v.target)],
-                        title=f"{v.link_id} {v.table}",
-                        width=560,
-                        height=220,
-                        dashed=(1,),
-                    )
-                ),
-            )
-        )
+        charts["history"] = ch.bars(
+            "chart-history", [h.month for h in data.history],
+            [(t("rate"), [None if h.rate.rate is None else h.rate.rate * 100 for h in data.history]),
+             (t("rate_rows"), [None if h.rate.row_rate is None else h.rate.row_rate * 100 for h in data.history])],
+            title=t("history") + " (%)", ymax=100, suffix=" %")
+    names = (t("chart_source"), t("chart_target"), t("chart_difference"))
+    for n, v in enumerate(data.volumes):
+        title = f"{v.link_id} · {v.table}" + (f" · {v.source_node}" if v.source_node else "")
+        charts["volumes"].append((v, ch.volume(f"chart-volume-{n}", v.days, v.source, v.target, title=title,
+                                               names=names)))
     return charts
 
 
 def synclog_charts(data: SynclogData, t: Callable[..., str]) -> dict[str, Any]:
-    charts: dict[str, Any] = {}
-    if data.hours:
-        labels = [h[5:13].replace("T", " ") for h in data.hours]
-        charts["latency"] = Markup(
-            svg.line_chart(
-                labels,
-                [(lk.link_id, lk.latency_p95_series) for lk in data.links if lk.latency_p95_series],
-                title=t("sl_latency_chart"),
-                height=240,
-            )
-        )
-        charts["throughput"] = Markup(
-            svg.line_chart(
-                labels,
-                [(lk.link_id, lk.rows_series) for lk in data.links if lk.rows_series],
-                title=t("sl_throughput_chart"),
-                height=240,
-            )
-        )
+    """Small multiples: one latency and one throughput chart per link, the link's own colour in both."""
+    charts: dict[str, Any] = {"latency": [], "throughput": []}
+    hours = [f"{h[:10]} {h[11:13]}:00" for h in data.hours]
+    for i, lk in enumerate(data.links):
+        # the link's own colour, and its month figure as a dashed reference line (a colour no link has)
+        c = [ch.colour(i), ch.REFERENCE]
+        p95 = lk.latency.get("p95_ms")
+        if any(v is not None for v in lk.latency_p95_series):
+            charts["latency"].append(ch.lines(
+                f"chart-lat-{i}", hours,
+                [(t("sl_hourly_p95"), lk.latency_p95_series), (t("sl_month_p95"), [p95] * len(hours))],
+                title=lk.link_id, colours=c, height=210, dashed=(1,)))
+        if any(v is not None for v in lk.rows_series):
+            charts["throughput"].append(ch.lines(
+                f"chart-rows-{i}", hours,
+                [(t("sl_hourly_rows"), lk.rows_series), (t("sl_avg_rows"), [lk.throughput_avg] * len(hours))],
+                title=lk.link_id, colours=c, height=210, dashed=(1,)))
     if data.heatmap_days:
-        charts["heatmap"] = Markup(
-            svg.heat_map(
-                [d[5:] for d in data.heatmap_days],
-                [f"{h:02d}" for h in range(24)],
-                data.heatmap,
-                title=t("sl_heatmap"),
-                cell=22,
-            )
-        )
+        charts["heatmap"] = ch.heatmap("chart-heatmap", data.heatmap_days, [f"{h:02d}" for h in range(24)],
+                                       data.heatmap, title=t("sl_heatmap"), colorbar=t("sl_errors"))
     return charts
 
 
@@ -307,9 +298,11 @@ def write_reports(
     lang: str = "zh",
     *,
     as_of: datetime | None = None,
+    pdf: bool = False,
 ) -> list[Path]:
     """Write both reports of ``month`` under ``out_dir/<month>/`` and refresh ``out_dir/index.html``.
 
+    ``pdf``: also print both HTML reports to PDF (headless Chromium, :mod:`syncverify.report.pdf`).
     Returns the written paths (the month's files, then the index).
     """
     translator(lang)  # an unknown language fails before anything is written
@@ -319,5 +312,10 @@ def write_reports(
     add_history(data.synclog, store, month, catalog)   # coverage, volume history, month-over-month trend
     out = Path(out_dir)
     written = write_month(data, out, lang)
+    if pdf:
+        from syncverify.report.pdf import print_pdf
+
+        month_dir = out / data.month
+        written += [print_pdf(month_dir / f"{name}.html", month_dir / f"{name}.pdf") for name in ("consistency", "synclog")]
     written.append(write_index(out, lang))
     return written

@@ -1,4 +1,5 @@
-"""``syncverify run``, ``syncverify demo`` and ``syncverify airflow-pools``."""
+"""``syncverify run`` and ``syncverify schema``: ``schema check`` is a run at the schema depth (with its
+tickets); ``schema gate`` is added by :mod:`syncverify.schema.cli`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncverify.exitcodes import ExitCode
+from syncverify.schema.cli import register_gate
 from syncverify.timefmt import iso_time, local_time
 
 
@@ -108,23 +110,49 @@ def _print_run(summary: Any, out: dict[str, Any], done: Any) -> None:
     print(f"finished {local_time(datetime.now(UTC))} (took {took:.0f} s)")
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _schema_check(args: argparse.Namespace) -> int:
     from syncverify.calendar import check_month
-    from syncverify.sandbox.demo import run_demo
+    from syncverify.catalog import load_catalog
+    from syncverify.runner.options import Depth, RunOptions
+    from syncverify.runner.verify import verify
+    from syncverify.schema.check import summary_line
+    from syncverify.store import Store
 
     check_month(args.month)
-    outcome = run_demo(backend=args.backend, scale=args.scale, seed=args.seed, month=args.month,
-                       reports=args.out, home=args.home)
-    return ExitCode.OK if outcome.ok else ExitCode.DIFFERENCES
+    store = Store(args.store)
+    catalog = load_catalog(args.catalog)
+    options = RunOptions(month=args.month, kind="schema", links=_csv(args.links), tables=_csv(args.tables),
+                         depth=Depth.SCHEMA, profile=args.profile, catalog_path=args.catalog,
+                         open_tickets=args.tickets)
+    summary = verify(options, store, catalog=catalog)
+    tickets: list[int] = []
+    if args.tickets:
+        from syncverify.tickets import open_or_update
+        tickets = open_or_update(store, summary.results, run_id=summary.run_id, catalog=catalog)
+    out: dict[str, Any] = {**summary.to_dict(), "tickets": tickets,
+                           "results": [_short(r) for r in summary.results]}
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(f"schema run {summary.run_id}: {out['checks']} checks, {out['anomalies']} with errors, "
+              f"{len(out['not_run'])} not run; tickets: {len(tickets)}")
+        for r in summary.results:
+            if r.error:
+                print(f"  not_run      {r.check_id}: {r.error}")
+            elif (r.details or {}).get("findings") or (r.details or {}).get("changes"):
+                print(f"  {r.outcome.value:12} {r.check_id}: {summary_line(r)}")
+                for c in (r.details or {}).get("changes") or []:
+                    print(f"    changed on {c['node']}: {c['column']} {c['change']} {c.get('before')} -> "
+                          f"{c.get('after')} (first seen {c['first_seen']})")
+    if summary.not_run:
+        return ExitCode.ERROR
+    return ExitCode.DIFFERENCES if summary.anomalies else ExitCode.OK
 
 
-def _pools(args: argparse.Namespace) -> int:
-    from syncverify.catalog import load_catalog
-    from syncverify.dagkit.deployment import ensure_pools
-
-    for name, slots in ensure_pools(load_catalog(args.catalog)).items():
-        print(f"{name}: {slots} slots")
-    return ExitCode.OK
+def _short(r: Any) -> dict[str, Any]:
+    d = r.details or {}
+    return {"check_id": r.check_id, "outcome": r.outcome.value, "error": r.error, "counts": d.get("counts"),
+            "findings": d.get("findings"), "changes": d.get("changes"), "align_ddl": d.get("align_ddl")}
 
 
 def register(sub: Any) -> None:
@@ -148,9 +176,10 @@ def register(sub: Any) -> None:
     p.add_argument("--resume", metavar="RUN_ID", help="continue this run; finished checks are not redone")
     p.add_argument("--confirm-delay", type=float, help="seconds before differing keys are re-checked")
     p.add_argument("--workers", type=int, default=4, help="link checks in flight at once (default 4)")
-    p.add_argument("--strategy", choices=("serial", "threads", "processes"), default="threads",
-                   help="threads (default: production databases), processes (one per core: the embedded SQLite "
-                        "world, whose hashing is GIL-bound) or serial")
+    p.add_argument("--strategy", choices=("auto", "serial", "threads", "processes"), default="auto",
+                   help="auto (default): processes (one per core) when a node is an embedded SQLite database, "
+                        "whose hashing runs in Python and is GIL-bound, else threads (production databases); "
+                        "or threads, processes, serial")
     p.add_argument("--quality", action=argparse.BooleanOptionalAction, default=None,
                    help="run the Great Expectations suites of the nodes checked (default: yes)")
     p.add_argument("--logs", metavar="DIR", help="sync-log folder to analyse (default: none; the month's stored "
@@ -166,20 +195,25 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=_run)
 
-    p = sub.add_parser("demo", help="the main job on the embedded sandbox: build, verify, tickets, reports",
-                       description="Build the sandbox world, run the full monthly verification through the same "
-                                   "functions the Airflow DAG calls, work the tickets, write both reports, and compare "
-                                   "the findings with the injected faults.")
-    p.add_argument("--backend", choices=("sqlite", "services"), default="sqlite")
-    p.add_argument("--scale", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=20261)
-    p.add_argument("--month", default="2026-10")
-    p.add_argument("--out", default="reports", help="reports folder (default: reports)")
-    p.add_argument("--home", help="where the world and the store go (default: $SYNCVERIFY_HOME or .syncverify)")
-    p.set_defaults(func=_demo)
+    p = sub.add_parser("schema", help="schema compatibility: the pre-release gate and the schema check of the links",
+                       description="Compare column types, lengths, precision, nullability and keys of the copies "
+                                   "a link carries (reflection only; no row is read). See docs/schema.md.")
+    s = p.add_subparsers(dest="schema_command", metavar="SUBCOMMAND", required=True)
 
-    p = sub.add_parser("airflow-pools", help="create one Airflow pool per database node",
-                       description="Create or resize the Airflow pools (sv_<node>) that cap concurrent checks per "
-                                   "node; run after `airflow db migrate`.")
-    p.add_argument("--catalog", default="checks")
-    p.set_defaults(func=_pools)
+    register_gate(s)
+
+    c = s.add_parser("check", help="the schema check of the links for a month (run --depth schema, with tickets)",
+                     description="Run the schema depth over the catalog's links, record the results and the schema "
+                                 "snapshots, open a ticket (with the aligning DDL) per link and table with an "
+                                 "error. Exit 0 compatible, 1 errors found, 2 some checks did not run.")
+    c.add_argument("--month", required=True, help="YYYY-MM (the month the snapshots are filed under)")
+    c.add_argument("--links", help="comma-separated link ids")
+    c.add_argument("--tables", help="comma-separated table names")
+    c.add_argument("--catalog", default="checks")
+    c.add_argument("--profile", help="connection profile name or YAML path (default: embedded)")
+    c.add_argument("--store", help="results store URL (default: $SYNCVERIFY_STORE_URL or the embedded SQLite)")
+    c.add_argument("--tickets", action=argparse.BooleanOptionalAction, default=True,
+                   help="open or update tickets for schema errors (default: yes)")
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.set_defaults(func=_schema_check)
+

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from syncverify.catalog import load_catalog
+from syncverify.catalog import Catalog, load_catalog
+from syncverify.errors import SyncverifyError
 from syncverify.results import CheckResult
 from syncverify.runner.checks import CheckContext
 from syncverify.runner.verify import Recorder, RunSummary, _earlier_results, execute, pending_checks, plan, window_of
@@ -27,6 +28,7 @@ from syncverify.store import Store
 
 
 class Strategy(StrEnum):
+    AUTO = "auto"              # chosen from where the hashing runs (see choose_strategy)
     SERIAL = "serial"          # one check after another, in this process
     THREADS = "threads"        # ``workers`` checks at once in this process (production databases)
     PROCESSES = "processes"    # one process per core (the embedded SQLite world: GIL-bound hashing)
@@ -44,6 +46,24 @@ class Unit:
 
 def cores() -> int:
     return max(2, os.cpu_count() or 2)
+
+
+def choose_strategy(catalog: Catalog, profile: str | None) -> Strategy:
+    """Processes when some node's rows are hashed in this process (a dialect without parallel
+    scans: the embedded SQLite world's Python functions, which threads serialise on the GIL),
+    threads when every node hashes inside its database server. ``syncverify run`` and the demo
+    both start from here, so the same world is checked the same way whoever starts it."""
+    from syncverify.connect.resolve import resolve_node
+    from syncverify.dialects import for_url
+
+    for node in catalog.nodes.values():
+        try:
+            conn = resolve_node(node.id, profile=profile)
+            if conn.url and not for_url(conn.url).parallel_scans:
+                return Strategy.PROCESSES
+        except SyncverifyError:
+            continue        # an unresolvable node is reported by its checks, not here
+    return Strategy.THREADS
 
 
 def _fork_pool(workers: int) -> ProcessPoolExecutor:
@@ -154,4 +174,4 @@ def quality(params: dict[str, Any], store: Store, *, strategy: Strategy) -> dict
             "not_run": [c for p in parts for c in p["not_run"]]}
 
 
-__all__ = ["Strategy", "Unit", "cores", "quality", "run_units"]
+__all__ = ["Strategy", "Unit", "choose_strategy", "cores", "quality", "run_units"]

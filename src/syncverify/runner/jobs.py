@@ -15,7 +15,7 @@ from typing import Any
 from syncverify.catalog import load_catalog
 from syncverify.logmask import install as _mask_logs
 from syncverify.results import CheckResult, Outcome
-from syncverify.runner.checks import CheckContext
+from syncverify.runner.context import CheckContext
 from syncverify.runner.options import Depth, RunOptions
 from syncverify.runner.verify import Recorder, RunSummary, execute, pending_checks, plan, window_of
 from syncverify.store import Store
@@ -230,9 +230,7 @@ def run_quality(params: dict[str, Any], store: Store | None = None) -> dict[str,
                      suite_result.suite, node_id, name, suite_result.status.value, suite_result.row_count,
                      len(suite_result.failed), len(suite_result.expectations), suite_result.seconds,
                      f" ({suite_result.error})" if suite_result.error else "")
-            for result in to_check_results(suite_result, node_id):
-                result.table = name
-                result.check_id = f"quality/{node_id}/{name}"
+            for result in to_check_results(suite_result, node_id, table=name, check_id=f"quality/{node_id}/{name}"):
                 failed += int(result.details.get("failed") or 0)
                 record(result)
     record.flush()   # a task's share of the run: the run itself is closed by finish_run

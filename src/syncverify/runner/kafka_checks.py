@@ -10,7 +10,7 @@ from syncverify.catalog import LinkCheck
 from syncverify.dialects import for_engine
 from syncverify.kafka import DbSide, KafkaSource, Labels, Window, check_backlog, check_keys, check_volume
 from syncverify.results import CheckKind, CheckResult
-from syncverify.runner.checks import CheckContext
+from syncverify.runner.context import CheckContext
 from syncverify.runner.options import Depth
 
 

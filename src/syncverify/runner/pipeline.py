@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from syncverify.catalog import Catalog, load_catalog
 from syncverify.results import CheckResult, Outcome
 from syncverify.runner import jobs
-from syncverify.runner.execution import Strategy, Unit, cores, quality, run_units
+from syncverify.runner.execution import Strategy, Unit, choose_strategy, cores, quality, run_units
 from syncverify.runner.options import RunOptions
 from syncverify.runner.verify import RunSummary, plan
 from syncverify.store import Store
@@ -71,8 +71,8 @@ class PipelineConfig:
     tickets: bool = True
     reports_dir: str | None = "reports"  # None: no reports written
     lang: str = "zh"
-    strategy: Strategy = Strategy.THREADS
-    workers: int = 4                     # threads, or processes (default: one per core)
+    strategy: Strategy = Strategy.AUTO   # AUTO: processes for the embedded SQLite world, else threads
+    workers: int = 4                     # threads, or processes (at least one per core)
 
     def params(self) -> dict[str, Any]:
         """The job functions' parameters (what the DAG's trigger form holds)."""
@@ -143,6 +143,7 @@ class PipelineResult:
     seconds: dict[str, float] = field(default_factory=dict)
     checks: RunSummary | None = None
     results: list[CheckResult] = field(default_factory=list)   # the whole run, after the last step
+    strategy: Strategy | None = None                           # how the checks were spread
 
     @property
     def anomalies(self) -> list[CheckResult]:
@@ -164,7 +165,11 @@ def run_pipeline(config: PipelineConfig, store: Store, *, progress: Progress | N
     chosen = {s.name for s in steps(config)}
     params = config.params()
     catalog = load_catalog(config.catalog_path)
-    workers = config.workers if config.strategy is not Strategy.PROCESSES else max(config.workers, cores())
+    strategy = config.strategy
+    if strategy is Strategy.AUTO:
+        strategy = choose_strategy(catalog, config.profile)
+    result_strategy = strategy
+    workers = config.workers if strategy is not Strategy.PROCESSES else max(config.workers, cores())
 
     def timed(name: str, call: Callable[[], dict[str, Any]], total: int | None = None) -> dict[str, Any]:
         progress.step(name, total)
@@ -176,19 +181,19 @@ def run_pipeline(config: PipelineConfig, store: Store, *, progress: Progress | N
     out: dict[str, dict[str, Any]] = {}
     started = jobs.start_run(params, store=store)
     params = started["params"]
-    result = PipelineResult(run_id=started["run_id"], outputs=out)
+    result = PipelineResult(run_id=started["run_id"], outputs=out, strategy=result_strategy)
     out["start"] = {k: v for k, v in started.items() if k != "params"}
     todo = units(catalog, jobs.options_from(params))
     checks_total = sum(u.checks for u in todo)
 
     def checks() -> dict[str, Any]:
-        result.checks = run_units(params, todo, store, strategy=config.strategy, workers=workers,
+        result.checks = run_units(params, todo, store, strategy=strategy, workers=workers,
                                   on_done=progress.advance, dispatched=checks_dispatched)
         return result.checks.to_dict()
 
     timed("checks", checks, checks_total)
     if "quality" in chosen:
-        timed("quality", lambda: quality(params, store, strategy=config.strategy))
+        timed("quality", lambda: quality(params, store, strategy=strategy))
     timed("finish", lambda: jobs.finish_run(params, store=store))
     if "sync_logs" in chosen:
         timed("sync_logs", lambda: jobs.analyse_sync_logs(params, store=store))

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from syncverify.catalog import LinkCheck
 from syncverify.dialects import for_engine
 from syncverify.results import CheckKind, CheckResult, Outcome
-from syncverify.runner.checks import CheckContext
+from syncverify.runner.context import CheckContext
 
 OFFSETS_TABLE = "_consumer_offsets"
 

@@ -2,8 +2,8 @@
 
 For every flow and table, the keys that any hop of the flow reported missing are followed hop
 by hop from the flow's start, looked up by key only; the first hop whose source holds a key and
-whose target does not is where it was lost (tender §3.1.4: an invoice can pass five hops before
-it reaches the province ledger).
+whose target does not is where it was lost (an invoice can pass five hops before it reaches the
+province ledger: the flows of checks/flows.yaml).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from syncverify.catalog import Catalog, LinkCheck
 from syncverify.compare import HopRef, trace_keys
 from syncverify.masking import mask_text
 from syncverify.results import CheckKind, CheckResult, Key
-from syncverify.runner.checks import CheckContext, uses_kafka
+from syncverify.runner.context import CheckContext, uses_kafka
 from syncverify.runner.table_checks import refs
 
 log = logging.getLogger(__name__)
@@ -55,14 +55,11 @@ def trace_flows(catalog: Catalog, ctx: CheckContext, results: list[CheckResult])
             sources = set(flow.sources) if any(h.source.label in flow.sources for h in hops) else None
             try:
                 result = trace_keys(hops, keys[:MAX_TRACED_KEYS], dataclasses.replace(spec, window_column=None),
-                                    sources=sources)
+                                    sources=sources, flow_id=flow.id, table=table,
+                                    source_node=checks[0].source.id, target_node=checks[-1].target.id)
             except Exception as exc:
                 log.warning("trace of %s/%s failed: %s", flow.id, table, mask_text(str(exc)))
                 continue
-            result.link_id = flow.id
-            result.table = table
-            result.check_id = f"trace/{flow.id}/{table}"
-            result.source_node, result.target_node = checks[0].source.id, checks[-1].target.id
             result.details["flow_title"] = flow.title
             out.append(result)
     return out

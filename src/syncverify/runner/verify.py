@@ -25,6 +25,7 @@ from syncverify.results import CheckKind, CheckResult, Outcome
 from syncverify.runner.checks import CheckContext, primary_kind, run_link_check
 from syncverify.runner.options import Depth, RunOptions
 from syncverify.runner.spool import Spool
+from syncverify.schema.snapshots import track
 from syncverify.store import Store
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,14 @@ def _failed(lc: LinkCheck, kind: CheckKind, exc: BaseException) -> CheckResult:
                                check_id=f"{kind.value}/{lc.id}")
 
 
+def record(store: Store, run_id: str, result: CheckResult) -> None:
+    """Store one result of a run; a schema result's shapes are first filed as the copies' snapshots
+    (:func:`syncverify.schema.snapshots.track`, which lists the changes in its details)."""
+    if result.kind is CheckKind.SCHEMA:
+        track(store, run_id, result)
+    store.record(run_id, result)
+
+
 class Recorder:
     """Records results as they arrive: the spool first (never lost), then the store."""
 
@@ -101,7 +110,7 @@ class Recorder:
     def __call__(self, result: CheckResult) -> None:
         self.spool.append(result)
         try:
-            self.store.record(self.run_id, result)
+            record(self.store, self.run_id, result)
         except Exception as exc:
             self.summary.store_errors.append(f"{result.check_id}: {mask_text(str(exc).splitlines()[0])}")
         self.summary.results.append(result)
@@ -115,7 +124,7 @@ class Recorder:
             failed, self.summary.store_errors = len(self.summary.store_errors), []
             for result in self.spool.read():
                 try:
-                    self.store.record(self.run_id, result)
+                    record(self.store, self.run_id, result)
                 except Exception as exc:
                     self.summary.store_errors.append(f"{result.check_id}: {mask_text(str(exc).splitlines()[0])}")
             if self.summary.store_errors:
@@ -210,7 +219,7 @@ def replay_spools(store: Store) -> list[str]:
         if store.run(run_id) is None:
             store.start_run("recovered", run_id=run_id)
         for result in results:
-            store.record(run_id, result)
+            record(store, run_id, result)
         store.finish_run(run_id)
         spool.discard()
         replayed.append(run_id)

@@ -6,6 +6,14 @@ chosen hops), stores every node, and writes the manifest, the connection profile
 sync logs; ``land_in_flight(world)`` later writes the rows that were still in flight.
 """
 
-from syncverify.sandbox.world import World, build_world, drop_world, land_in_flight, write_logs
+from typing import TYPE_CHECKING
+
+from syncverify.lazyexports import lazy_exports
+
+if TYPE_CHECKING:
+    from syncverify.sandbox.world import World, build_world, drop_world, land_in_flight, write_logs
 
 __all__ = ["World", "build_world", "drop_world", "land_in_flight", "write_logs"]
+
+# Imported on first use: building the command-line parser must not load them (syncverify/lazyexports.py).
+__getattr__ = lazy_exports(__name__)

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncverify.catalog import Catalog, LinkCheck
-from syncverify.sandbox.storage import MESSAGE_COLUMNS
+from syncverify.catalog.table_refs import MESSAGE_COLUMNS
 
 Norm = str | None
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from syncverify.sandbox.demo_repair import repair_one_ticket
 from syncverify.sandbox.demo_score import Score, TicketScore, combined, score, score_incidents, score_tickets
 
 if TYPE_CHECKING:
@@ -52,8 +53,9 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
              faults: bool | Sequence[FaultSpec] = True, world_options: dict[str, Any] | None = None) -> DemoOutcome:
     """``faults``: the demo's own (True) or the faults to inject; ``world_options``: the services
     backend's admin URLs and database prefix (see :func:`syncverify.sandbox.build_world`)."""
-    from syncverify.runner.pipeline import PipelineConfig, Strategy, run_pipeline, steps
+    from syncverify.runner.pipeline import PipelineConfig, run_pipeline, steps
     from syncverify.sandbox import build_world, land_in_flight
+    from syncverify.sandbox.storage import SQLiteBackend
     from syncverify.store import Store
 
     home_dir = Path(home or os.environ.get("SYNCVERIFY_HOME", ".syncverify")).resolve()
@@ -64,7 +66,7 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    world_dir = home_dir / ("world" if backend == "sqlite" else "world-services")
+    world_dir = home_dir / ("world" if backend == SQLiteBackend.name else "world-services")
     _say(f"building the sandbox world ({backend}, scale {scale}, seed {seed}, {month}) in {world_dir} ...")
     world = build_world(world_dir, backend=backend, scale=scale, seed=seed, month=month, catalog_path=catalog_path,
                         faults=faults, **(world_options or {}))
@@ -73,12 +75,13 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
     # The store `syncverify tickets` and `syncverify report` read by default in this home, so
     # the operator goes on with the CLI right after the demo.
     store = Store(f"sqlite:///{home_dir / 'results.sqlite'}")
-    # The whole month through the one pipeline definition (syncverify.runner.pipeline), one
-    # process per core: the embedded SQLite world hashes rows in Python functions, which threads
-    # would serialise on the GIL.
+    # The whole month through the one pipeline definition (syncverify.runner.pipeline) and its
+    # automatic strategy, as `syncverify run` does: one process per core for the embedded SQLite
+    # world (rows hashed in Python functions, which threads would serialise on the GIL), threads
+    # for the services backend.
     config = PipelineConfig(month=month, kind="demo", depth="diff", profile=str(world.connections),
                             catalog_path=catalog_path, confirm_delay_s=CONFIRM_DELAY_S, logs_dir=str(world.logs_dir),
-                            reports_dir=str(reports), strategy=Strategy.PROCESSES)
+                            reports_dir=str(reports))
     _say(f"verifying {month}: {', '.join(s.name for s in steps(config))} ...")
     # The in-flight rows land while the checks run: missing at the first pass, present at the
     # confirmation. The timer thread starts once every worker process is forked.
@@ -96,8 +99,11 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
 
     results = store.results(done.run_id)
     from syncverify.tickets import list_tickets, ticket_view
-    views = [ticket_view(t) for t in list_tickets(store, open_only=True)]
-    ticket_score = score_tickets(world.manifest, views)
+    # One ticket repaired end to end (plan, approval, apply, re-verification); the reports are written again.
+    repaired = repair_one_ticket(store, profile=world.connections, catalog_path=catalog_path, month=month, reports=reports)
+    fixed = repaired.views if repaired else []
+    views = [ticket_view(t) for t in list_tickets(store, open_only=True)] + fixed
+    ticket_score = score_tickets(world.manifest, views, fixed)
     # The log and consumer incidents count too: found by the stored analysis, on their fault's ticket.
     analysis = store.synclog_analysis(month) or {}
     result = combined(score(world.manifest, results, load_catalog(catalog_path)),

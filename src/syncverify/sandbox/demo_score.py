@@ -206,13 +206,16 @@ class TicketScore:
     open_tickets: int
     per_fault: dict[str, list[int]] = field(default_factory=dict)   # fault id -> open ticket ids there
     unexplained: list[str] = field(default_factory=list)           # open tickets no fault explains
+    repaired: int = 0            # tickets the demo repaired and re-verified (closed, still one per fault)
 
     @property
     def ok(self) -> bool:
         return not self.unexplained and all(len(ids) == 1 for ids in self.per_fault.values())
 
     def lines(self) -> list[str]:
-        out = [f"tickets: {self.open_tickets} open for {self.faults} injected faults"]
+        out = [f"tickets: {self.open_tickets} open for {self.faults} injected faults" if not self.repaired else
+               f"tickets: {self.open_tickets + self.repaired} for {self.faults} injected faults "
+               f"({self.open_tickets} open, {self.repaired} repaired and verified)"]
         out += [f"  fault {fid}: {len(ids)} tickets {ids}" for fid, ids in self.per_fault.items() if len(ids) != 1]
         out += [f"  ticket with no injected fault: {t}" for t in self.unexplained]
         return out
@@ -225,16 +228,20 @@ def fault_place(fault: dict[str, Any]) -> tuple[str, str | None, str]:
     return "consistency", fault.get("link"), fault["table"]
 
 
-def score_tickets(manifest: dict[str, Any], tickets: Iterable[dict[str, Any]]) -> TicketScore:
-    """``tickets``: ticket views (:func:`syncverify.tickets.ticket_view`) of the open tickets."""
+def score_tickets(manifest: dict[str, Any], tickets: Iterable[dict[str, Any]],
+                  repaired: Iterable[dict[str, Any]] = ()) -> TicketScore:
+    """``tickets``: ticket views (:func:`syncverify.tickets.ticket_view`) of the open tickets;
+    ``repaired``: views of the tickets the demo repaired, closed once re-verified (still their fault's)."""
     faults = list(manifest.get("faults", []))
+    closed = [t for t in repaired if not t.get("open") and t.get("status") == "verified"]
     open_tickets = [t for t in tickets if t.get("open")]
+    counted = open_tickets + closed
 
     def place(t: dict[str, Any]) -> tuple[str, str | None, str]:
         where = t.get("source_node") if t.get("kind") == "quality" else t.get("link_id")
         return str(t.get("kind")), where, str(t.get("table"))
 
-    per_fault = {str(f.get("id")): [t["id"] for t in open_tickets if place(t) == fault_place(f)] for f in faults}
+    per_fault = {str(f.get("id")): [t["id"] for t in counted if place(t) == fault_place(f)] for f in faults}
     places = {fault_place(f) for f in faults}
-    unexplained = [f"{t['id']} {t.get('title')}" for t in open_tickets if place(t) not in places]
-    return TicketScore(len(faults), len(open_tickets), per_fault, unexplained)
+    unexplained = [f"{t['id']} {t.get('title')}" for t in counted if place(t) not in places]
+    return TicketScore(len(faults), len(open_tickets), per_fault, unexplained, len(closed))

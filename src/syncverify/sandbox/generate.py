@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from itertools import accumulate
-from typing import Any
 
 from syncverify.catalog import Catalog
 from syncverify.errors import SyncverifyError
 from syncverify.sandbox import ids
 from syncverify.sandbox.interaction import INTERACTION_NODES, generate_interaction
+from syncverify.sandbox.origins import Clock, Origins, Row, Taxpayer
 from syncverify.sandbox.schema import TABLES
-
-Row = tuple[Any, ...]
 
 # The systems that write data themselves (the flows' sources), and the Kafka cluster into which
 # other provinces deliver their invoices directly.
@@ -58,30 +55,6 @@ class OriginError(SyncverifyError):
     """The catalog lacks a node or table the sandbox writes its origin data into."""
 
 
-@dataclass
-class Taxpayer:
-    nsrsbh: str
-    nsrmc: str
-    swjg_dm: str
-    hy_dm: str
-    djrq: date
-    nsrzt: str
-
-
-@dataclass
-class Origins:
-    """Origin rows per (node, table), plus what the fault planner must leave alone."""
-
-    rows: dict[tuple[str, str], list[Row]] = field(default_factory=dict)
-    # Keys other rows refer to (blue invoices of red ones, invoices with use records or notices):
-    # losing them in one copy would also break a reference, so faults avoid them.
-    protected: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
-    late_keys: set[tuple[str, ...]] = field(default_factory=set)   # the month-end batch
-
-    def add(self, node: str, table: str, row: Row) -> None:
-        self.rows.setdefault((node, table), []).append(row)
-
-
 @cache
 def columns(table: str) -> list[str]:
     """Column names of a schema table, in row-tuple order (cached: do not mutate)."""
@@ -89,34 +62,10 @@ def columns(table: str) -> list[str]:
 
 
 def month_range(month: str) -> tuple[datetime, datetime]:
-    """The month's naive local bounds; strict ``YYYY-MM`` (:func:`runner.windows.parse_month`)."""
+    """The month's naive local bounds; strict ``YYYY-MM`` (:func:`syncverify.calendar.month_window`)."""
     from syncverify.calendar import month_window
 
     return month_window(month)
-
-
-class _Clock:
-    """Issue times over the month: weekdays busier than weekends, a 09:00-11:00 peak, a
-    smaller afternoon peak, quiet nights, and a month-end surge (invoicing before closing)."""
-
-    _HOURS = (0.03, 0.02, 0.02, 0.02, 0.02, 0.03, 0.05, 0.2, 0.6, 1.6, 1.6, 1.1, 0.5, 0.5, 1.0, 1.0,
-              1.0, 0.9, 0.4, 0.3, 0.15, 0.12, 0.08, 0.05)
-
-    def __init__(self, start: datetime, end: datetime) -> None:
-        self.start = start
-        minutes = int((end - start).total_seconds() // 60)
-        weights = []
-        for m in range(minutes):
-            t = start + timedelta(minutes=m)
-            day = 1.0 if t.weekday() < 5 else 0.35 if t.weekday() == 5 else 0.25
-            if (end - t).days < 3:
-                day *= 1.3
-            weights.append(day * self._HOURS[t.hour])
-        self.cum = list(accumulate(weights))
-
-    def sample(self, rng: random.Random) -> datetime:
-        m = bisect_right(self.cum, rng.random() * self.cum[-1])
-        return self.start + timedelta(minutes=m, seconds=rng.randrange(60))
 
 
 _RATE_BP = tuple(int(r * 10_000) for r in TAX_RATES)
@@ -180,7 +129,7 @@ def generate_origins(catalog: Catalog, *, rng: random.Random, scale: float, mont
     if scale <= 0:
         raise SyncverifyError(f"scale must be positive, got {scale}")
     start, end = month_range(month)
-    clock = _Clock(start, end)
+    clock = Clock(start, end)
     out = Origins(protected={"fp_fpxx": set()})
     gx_payers, other_payers = _taxpayers(rng, scale)
     all_payers = gx_payers + other_payers

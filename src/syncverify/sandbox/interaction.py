@@ -14,12 +14,9 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from syncverify.sandbox import ids
-
-if TYPE_CHECKING:
-    from syncverify.sandbox.generate import Origins, Taxpayer, _Clock
+from syncverify.sandbox.origins import Clock, Origins, Taxpayer
 
 PUSH_DISPATCH = "gx.push_dispatch_db"
 INTERACT = "gx.interact_db"
@@ -42,7 +39,7 @@ _CASES = (("0101", "纳税人咨询：{t}"), ("0203", "风险提示核实：{t}"
 _PAGES = ("/fpfw/kp", "/fpfw/gxqr", "/sbns/zzs", "/zsk/ss", "/znhd/zx", "/wdxx", "/sbf/jf", "/ckts/sb")
 
 
-def generate_interaction(out: Origins, rng: random.Random, gx_payers: list[Taxpayer], clock: _Clock,
+def generate_interaction(out: Origins, rng: random.Random, gx_payers: list[Taxpayer], clock: Clock,
                          scale: float, start: datetime, end: datetime) -> None:
     """Add the interaction platform's origin rows to ``out``."""
     last = end - timedelta(seconds=1)

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+# Which columns carry taxpayer ids / names (masked for people): defined with the quality results.
+from syncverify.quality.taxpayer_columns import TAXPAYER_ID_COLUMNS as TAXPAYER_ID_COLUMNS
+from syncverify.quality.taxpayer_columns import TAXPAYER_NAME_COLUMNS as TAXPAYER_NAME_COLUMNS
+
 metadata = sa.MetaData()
 
 # 发票信息 — every invoice copy (issue, tax control, query, ledger, use, entry, Leqi).
@@ -128,7 +132,7 @@ knowledge = sa.Table(
 )
 
 # --- interaction platform (征纳互动): precise push, case distribution, intelligent interaction,
-# knowledge search, operation patrol and behaviour data (tender §3.1.4, lines 1896-1920).
+# knowledge search, operation patrol and behaviour data (flows F10-F12 of checks/flows.yaml).
 
 # 精推推送记录 — pushes of the province's precise-push tasks (精推&分办库 -> 运行巡检 PG 库).
 push_record = sa.Table(
@@ -207,6 +211,3 @@ behaviour_event = sa.Table(
 
 TABLES: dict[str, sa.Table] = {t.name: t for t in metadata.sorted_tables}
 
-# Which table carries which columns as taxpayer ids / names (masked for people).
-TAXPAYER_ID_COLUMNS = frozenset({"xsfnsrsbh", "gmfnsrsbh", "nsrsbh"})
-TAXPAYER_NAME_COLUMNS = frozenset({"xsfmc", "gmfmc", "nsrmc"})

@@ -9,36 +9,30 @@ Database nodes get the :mod:`.schema` tables they hold (a copy written without i
 where a duplicate fault needs it). Kafka nodes get one message table per topic (the table's
 columns plus ``_partition``, ``_offset``, ``_ts``) and ``_consumer_offsets``.
 
-Bulk loading: ``executemany`` in one transaction for SQLite, multi-row INSERTs (pymysql's
-``executemany`` rewrite) for MariaDB, ``COPY ... FROM STDIN`` for PostgreSQL.
+Bulk loading and the databases' DDL are the dialects' (:mod:`syncverify.dialects.bulk`): the
+storage names no database itself.
 """
 
 from __future__ import annotations
 
-import io
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from syncverify.catalog import Node, NodeKind
-from syncverify.dialects import alike_everywhere
+from syncverify.dialects import Dialect, alike_everywhere, for_sa_dialect, for_url
+from syncverify.dialects.bulk import RowCache as RowCache
 from syncverify.errors import SyncverifyError, UnreachableError
 from syncverify.masking import mask_url
 from syncverify.sandbox.schema import TABLES
 
-BACKENDS = ("sqlite", "services")
+BACKENDS = ("sqlite", "services")     # SQLiteBackend.name, ServicesBackend.name
 DEFAULT_DB_PREFIX = "svw_"
 DEFAULT_POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 DEFAULT_MARIADB = "mysql+pymysql://root@127.0.0.1:3306/mysql?charset=utf8mb4"
 OFFSETS_TABLE = "_consumer_offsets"
-MESSAGE_COLUMNS = ("_partition", "_offset", "_ts")
-_CHUNK = 5_000
 
 
 class StorageError(SyncverifyError):
@@ -80,11 +74,11 @@ def offsets_table(metadata: sa.MetaData | None = None) -> sa.Table:
                     sa.Column("committed_offset", sa.BigInteger, nullable=False))
 
 
-def _server_kind(node: Node) -> str:
+def _server_kind(node: Node) -> NodeKind:
     if node.kind is NodeKind.KAFKA:
-        return "postgresql" if node.side.value == "hq" else "mysql"
+        return NodeKind.POSTGRESQL if node.side.value == "hq" else NodeKind.MYSQL
     if node.kind in (NodeKind.POSTGRESQL, NodeKind.MYSQL):
-        return node.kind.value
+        return node.kind
     raise StorageError(f"node {node.id!r} has kind {node.kind.value!r}; the services backend holds "
                        "postgresql, mysql and kafka nodes")
 
@@ -132,9 +126,9 @@ class ServicesBackend(Backend):
         if not db_prefix.replace("_", "").isalnum() or not db_prefix[0].isalpha():
             raise StorageError(f"database prefix {db_prefix!r} must be letters, digits and '_'")
         self.prefix = db_prefix.lower()
-        self.admin_urls = {"postgresql": sa.engine.make_url(postgres_url),
-                           "mysql": sa.engine.make_url(mariadb_url)}
-        self._admins: dict[str, sa.Engine] = {}
+        self.admin_urls = {NodeKind.POSTGRESQL: sa.engine.make_url(postgres_url),
+                           NodeKind.MYSQL: sa.engine.make_url(mariadb_url)}
+        self._admins: dict[NodeKind, sa.Engine] = {}
 
     def database(self, node: Node) -> str:
         return f"{self.prefix}{file_stem(node.id)}"
@@ -143,7 +137,10 @@ class ServicesBackend(Backend):
         url = self.admin_urls[_server_kind(node)].set(database=self.database(node))
         return url.render_as_string(hide_password=False)
 
-    def _admin(self, kind: str) -> sa.Engine:
+    def _dialect(self, kind: NodeKind) -> Dialect:
+        return for_url(self.admin_urls[kind])
+
+    def _admin(self, kind: NodeKind) -> sa.Engine:
         if kind not in self._admins:
             engine = sa.create_engine(self.admin_urls[kind], isolation_level="AUTOCOMMIT")
             try:
@@ -151,7 +148,7 @@ class ServicesBackend(Backend):
                     conn.execute(sa.text("SELECT 1"))
             except Exception as exc:
                 engine.dispose()
-                raise UnreachableError(f"{kind} server {mask_url(str(self.admin_urls[kind]))} is not reachable: "
+                raise UnreachableError(f"{kind.value} server {mask_url(str(self.admin_urls[kind]))} is not reachable: "
                                        f"{str(exc).splitlines()[0]}") from None
             self._admins[kind] = engine
         return self._admins[kind]
@@ -164,38 +161,14 @@ class ServicesBackend(Backend):
     def reset(self, node: Node) -> None:
         kind, name = _server_kind(node), self.database(node)
         with self._admin(kind).connect() as conn:
-            if kind == "postgresql":
-                exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
-                if not exists:
-                    conn.execute(sa.text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
-                    return
-                conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                     "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-        if kind == "postgresql":
-            # Re-building: emptying the schema is much faster than DROP / CREATE DATABASE.
-            engine = sa.create_engine(self.url(node), isolation_level="AUTOCOMMIT")
-            try:
-                with engine.connect() as db:
-                    db.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-                    db.execute(sa.text("CREATE SCHEMA public"))
-            finally:
-                engine.dispose()
-            return
-        with self._admin(kind).connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
-            conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+            self._dialect(kind).reset_database(conn, name, sa.engine.make_url(self.url(node)))
 
     def drop(self, nodes: Iterable[Node]) -> None:
         """Drop the node databases (tests clean up with this)."""
         for node in nodes:
             kind, name = _server_kind(node), self.database(node)
             with self._admin(kind).connect() as conn:
-                if kind == "postgresql":
-                    conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                         "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-                else:
-                    conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+                self._dialect(kind).drop_database(conn, name)
 
     def dispose(self) -> None:
         for engine in self._admins.values():
@@ -205,62 +178,6 @@ class ServicesBackend(Backend):
 
 # ---------------------------------------------------------------------------- loading rows
 
-def _sqlite_value(v: Any) -> Any:
-    if isinstance(v, datetime | date | Decimal):
-        return str(v)            # '2026-10-09 09:41:07', '2026-10-09', '1432.31'
-    return v
-
-
-def _csv_field(v: Any) -> str:
-    # NULL is an unquoted empty field; every text is quoted, so '' stays an empty string.
-    if v is None:
-        return ""
-    if isinstance(v, str):
-        return '"' + v.replace('"', '""') + '"'
-    return str(v)
-
-
-def _tsv_field(v: Any) -> str:
-    # LOAD DATA's default escapes: \N is NULL, an empty field is ''.
-    if v is None:
-        return "\\N"
-    if isinstance(v, str):
-        return v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return str(v)
-
-
-class RowCache:
-    """Converted rows by identity: the copies of one build share their row tuples (a row that
-    crosses ten hops unchanged is one object), so each is converted for the driver once."""
-
-    def __init__(self) -> None:
-        self.sqlite: dict[int, tuple[Any, ...]] = {}
-        self.csv: dict[int, str] = {}
-        self.tsv: dict[int, str] = {}
-        self._keep: list[Any] = []   # ids stay valid only while the rows are alive
-
-    def for_sqlite(self, row: Sequence[Any]) -> tuple[Any, ...]:
-        found = self.sqlite.get(id(row))
-        if found is None:
-            found = self.sqlite[id(row)] = tuple(_sqlite_value(v) for v in row)
-            self._keep.append(row)
-        return found
-
-    def for_tsv(self, row: Sequence[Any]) -> str:
-        found = self.tsv.get(id(row))
-        if found is None:
-            found = self.tsv[id(row)] = "\t".join(_tsv_field(v) for v in row)
-            self._keep.append(row)
-        return found
-
-    def for_csv(self, row: Sequence[Any]) -> str:
-        found = self.csv.get(id(row))
-        if found is None:
-            found = self.csv[id(row)] = ",".join(_csv_field(v) for v in row)
-            self._keep.append(row)
-        return found
-
-
 def bulk_insert(conn: sa.Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
                 suffixes: Sequence[Sequence[Any]] | None = None, cache: RowCache | None = None) -> None:
     """Insert ``rows`` (tuples in ``columns`` order) fast, inside the connection's transaction.
@@ -269,83 +186,31 @@ def bulk_insert(conn: sa.Connection, table: str, columns: Sequence[str], rows: S
     """
     if not rows:
         return
-    cache = cache or RowCache()
-    dialect = conn.dialect.name
     quote = conn.dialect.identifier_preparer.quote
-    col_sql = ", ".join(quote(c) for c in columns)
     raw = conn.connection.dbapi_connection
     assert raw is not None
-    cur = raw.cursor()
-    try:
-        if dialect == "postgresql":
-            # A generated world: no need to wait for each commit's WAL flush.
-            cur.execute("SET LOCAL synchronous_commit = off")
-            for i in range(0, len(rows), 50_000):
-                part = rows[i:i + 50_000]
-                if suffixes is None:
-                    lines = [cache.for_csv(r) + "\n" for r in part]
-                else:
-                    lines = [cache.for_csv(r) + "," + ",".join(_csv_field(v) for v in sfx) + "\n"
-                             for r, sfx in zip(part, suffixes[i:i + 50_000], strict=True)]
-                buf = io.StringIO("".join(lines))
-                cur.copy_expert(f"COPY {quote(table)} ({col_sql}) FROM STDIN WITH (FORMAT csv)", buf)
-        elif dialect == "sqlite":
-            sql = f"INSERT INTO {quote(table)} ({col_sql}) VALUES ({', '.join('?' * len(columns))})"
-            for i in range(0, len(rows), 50_000):
-                part = rows[i:i + 50_000]
-                if suffixes is None:
-                    cur.executemany(sql, [cache.for_sqlite(r) for r in part])
-                else:
-                    cur.executemany(sql, [cache.for_sqlite(r) + tuple(_sqlite_value(v) for v in sfx)
-                                          for r, sfx in zip(part, suffixes[i:i + 50_000], strict=True)])
-        elif getattr(raw, "_local_infile", False):
-            # MariaDB with LOAD DATA LOCAL allowed (the loader's engines ask for it): a TSV file.
-            with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".tsv", delete=False) as fh:
-                if suffixes is None:
-                    fh.writelines(cache.for_tsv(r) + "\n" for r in rows)
-                else:
-                    fh.writelines(cache.for_tsv(r) + "\t" + "\t".join(_tsv_field(v) for v in sfx) + "\n"
-                                  for r, sfx in zip(rows, suffixes, strict=True))
-            try:
-                cur.execute(f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote(table)} CHARACTER SET utf8mb4 "
-                            f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({col_sql})",
-                            (fh.name,))
-            finally:
-                os.unlink(fh.name)
-        else:
-            # pymysql turns executemany of INSERT ... VALUES into multi-row INSERT statements.
-            sql = f"INSERT INTO {quote(table)} ({col_sql}) VALUES ({', '.join(['%s'] * len(columns))})"
-            full = list(rows) if suffixes is None else [tuple(r) + tuple(s) for r, s in zip(rows, suffixes, strict=True)]
-            for i in range(0, len(full), _CHUNK):
-                cur.executemany(sql, full[i:i + _CHUNK])
-    finally:
-        cur.close()
+    for_sa_dialect(conn.dialect).bulk_load(raw, quote(table), ", ".join(quote(c) for c in columns), len(columns),
+                                           rows, suffixes, cache or RowCache())
 
 
 def make_backend(backend: str, world_dir: Path, **options: Any) -> Backend:
-    if backend == "sqlite":
+    if backend == SQLiteBackend.name:
         if options:
-            raise StorageError(f"the sqlite backend takes no options, got {sorted(options)}")
+            raise StorageError(f"the {backend} backend takes no options, got {sorted(options)}")
         return SQLiteBackend(world_dir)
-    if backend == "services":
+    if backend == ServicesBackend.name:
         return ServicesBackend(**options)
     raise StorageError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
 def open_engine(url: str) -> sa.Engine:
-    """A writable engine for loading a node (SQLite: no fsync while loading a generated world)."""
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() in {"mysql", "mariadb"} and parsed.get_driver_name() == "pymysql":
-        # LOAD DATA LOCAL for bulk loads (the server must allow it; else multi-row INSERTs).
-        parsed = parsed.update_query_dict({"local_infile": "1"})
-    engine = sa.create_engine(parsed)
-    if engine.dialect.name == "sqlite":
-        @sa.event.listens_for(engine, "connect")
-        def _fast(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.execute("PRAGMA synchronous = OFF")
-            # A big page cache keeps the primary-key B-trees in memory while 100,000 rows go in.
-            dbapi_conn.execute("PRAGMA cache_size = -262144")
-            # WAL: rows landing late (land_in_flight) are written while the verifier reads.
-            dbapi_conn.execute("PRAGMA journal_mode = WAL")
-            dbapi_conn.execute("PRAGMA busy_timeout = 60000")
+    """A writable engine for loading a node (the dialect's loading options: SQLite without fsync,
+    MariaDB with LOAD DATA LOCAL)."""
+    dialect = for_url(url)
+    engine = sa.create_engine(dialect.loading_url(sa.engine.make_url(url)))
+
+    @sa.event.listens_for(engine, "connect")
+    def _loading(dbapi_conn: Any, _record: Any) -> None:
+        dialect.on_loading_connect(dbapi_conn)
+
     return engine

@@ -27,12 +27,12 @@ import sqlalchemy as sa
 import yaml
 
 from syncverify.catalog import Catalog, LinkKind, load_catalog
+from syncverify.catalog.table_refs import MESSAGE_COLUMNS
 from syncverify.sandbox.faults import DEFAULT_FAULTS, FaultPlanError, FaultPlanner, FaultSpec, key_json
 from syncverify.sandbox.generate import columns, generate_origins, month_range
 from syncverify.sandbox.messages import end_offsets, layout
 from syncverify.sandbox.propagate import State, key_function, origin_state, propagate
 from syncverify.sandbox.storage import (
-    MESSAGE_COLUMNS,
     OFFSETS_TABLE,
     Backend,
     RowCache,

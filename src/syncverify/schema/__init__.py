@@ -10,9 +10,17 @@ fractional seconds, nullability, keys and character sets, graded by what they do
 The type normalisation is the dialects' (``Dialect.describe_type``); see docs/schema.md.
 """
 
-from syncverify.schema.compare import Finding, Severity, align_ddl, compare_shapes
-from syncverify.schema.gate import GateReport, SchemaGateError, gate_job, release_gate
-from syncverify.schema.shape import ColumnShape, TableShape, parse_ddl, reflect_shape
+from typing import TYPE_CHECKING
+
+from syncverify.lazyexports import lazy_exports
+
+if TYPE_CHECKING:
+    from syncverify.schema.gate import GateReport, SchemaGateError, gate_job, release_gate
+    from syncverify.shapes.compare import Finding, Severity, align_ddl, compare_shapes
+    from syncverify.shapes.table import ColumnShape, TableShape, parse_ddl, reflect_shape
 
 __all__ = ["ColumnShape", "Finding", "GateReport", "SchemaGateError", "Severity", "TableShape", "align_ddl",
            "compare_shapes", "gate_job", "parse_ddl", "reflect_shape", "release_gate"]
+
+# Imported on first use: building the command-line parser must not load them (syncverify/lazyexports.py).
+__getattr__ = lazy_exports(__name__)

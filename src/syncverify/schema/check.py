@@ -21,8 +21,8 @@ from typing import Any
 from syncverify.catalog import LinkCheck, TableDef
 from syncverify.dialects import Dialect
 from syncverify.results import CheckKind, CheckResult, Outcome
-from syncverify.schema.compare import Finding, Severity, align_ddl, compare_shapes, counts, expected_columns
-from syncverify.schema.shape import TableShape
+from syncverify.shapes.compare import Finding, Severity, align_ddl, compare_shapes, counts, expected_columns
+from syncverify.shapes.table import TableShape
 
 
 def schema_result(source: TableShape, target: TableShape, *, table: TableDef, link_id: str | None,
@@ -75,7 +75,7 @@ def summary_line(result: CheckResult) -> str:
 def run_schema_check(lc: LinkCheck, ctx: Any) -> CheckResult:
     """The runner's schema depth for one link check (``ctx``: the run's CheckContext)."""
     from syncverify.dialects import for_engine
-    from syncverify.schema.shape import reflect_shape
+    from syncverify.shapes.table import reflect_shape
 
     started = datetime.now(UTC)
     src_engine, dst_engine = ctx.engine(lc.source.id), ctx.engine(lc.target.id)
@@ -84,10 +84,11 @@ def run_schema_check(lc: LinkCheck, ctx: Any) -> CheckResult:
     dialect = for_engine(dst_engine)
     exclude: list[str] = []
     if any(ctx.connection(n.id).storage == "tables" for n in (lc.source, lc.target)):
-        from syncverify.runner.table_checks import MESSAGE_COLUMNS
+        from syncverify.catalog.table_refs import MESSAGE_COLUMNS
         exclude = list(MESSAGE_COLUMNS)
     return schema_result(source, target, table=lc.table, link_id=lc.link.id, source_node=lc.source.id,
                          target_node=lc.target.id, target_dialect=dialect,
                          target_table_sql=dialect.table_name(lc.target_table, lc.target.schema_name),
                          column_map=dict(lc.spec.column_map), exclude=exclude,
-                         check_id=f"{CheckKind.SCHEMA.value}/{lc.id}", started_at=started)
+                         check_id=f"{CheckKind.SCHEMA.value}/{lc.id}", started_at=started,
+                         extra={"link_check": lc.id, "source_table": lc.source_table, "target_table": lc.target_table})

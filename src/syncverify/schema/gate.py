@@ -29,7 +29,7 @@ from syncverify.exitcodes import ExitCode
 from syncverify.masking import mask_text, mask_url
 from syncverify.results import CheckKind, CheckResult, Outcome
 from syncverify.schema.check import schema_result
-from syncverify.schema.shape import TableShape, parse_ddl, reflect_shape
+from syncverify.shapes.table import TableShape, parse_ddl, reflect_shape
 
 
 class SchemaGateError(SyncverifyError):

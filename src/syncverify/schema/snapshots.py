@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from syncverify.results import CheckResult
-from syncverify.schema.shape import TableShape
+from syncverify.shapes.table import TableShape
 from syncverify.store.models import Run, SchemaSnapshot
 
 if TYPE_CHECKING:

@@ -19,14 +19,6 @@ class Base(DeclarativeBase):
         dict[str, Any]: sa.JSON, list[Any]: sa.JSON, datetime: sa.DateTime(timezone=True)}
 
 
-class SchemaVersion(Base):
-    __tablename__ = "sv_schema_version"
-
-    version: Mapped[int] = mapped_column(primary_key=True)
-    applied_at: Mapped[datetime]
-    description: Mapped[str] = mapped_column(sa.String(200))
-
-
 class Run(Base):
     """One verification run (monthly, incremental, patrol, ad hoc, demo)."""
 

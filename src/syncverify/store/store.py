@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from syncverify.dialects import for_url
 from syncverify.errors import UnreachableError
 from syncverify.masking import mask_url
-from syncverify.results import CheckKind, CheckResult, Outcome
-from syncverify.safefiles import create_private_sqlite, private_sqlite_sidecars
+from syncverify.results import CheckResult, Outcome
 from syncverify.store import migrations
 from syncverify.store.models import CheckResultRow, Run, SyncLogAnalysis
 
@@ -41,7 +41,8 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 class Store:
-    """Results database. ``Store()`` opens the embedded default and migrates it."""
+    """Results database. ``Store()`` opens the embedded default and migrates it (Alembic, see
+    :mod:`syncverify.store.migrations`)."""
 
     def __init__(self, url: str | None = None, *, migrate: bool = True, create: bool = True) -> None:
         """``create=False`` (read-only commands: tickets list/show, report): a store whose
@@ -50,16 +51,9 @@ class Store:
         self.url = url or default_url()
         if not create:
             _require_existing(self.url)
-        if self.url.startswith("sqlite:///"):
-            create_private_sqlite(self.url)     # folder + an empty 0600 file before SQLite makes one
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}
-        if self.url.startswith("sqlite"):
-            # Several runs (threads, or Airflow tasks in processes) write the same file.
-            kwargs["connect_args"] = {"timeout": 60}
-        self.engine = sa.create_engine(self.url, **kwargs)
-        if self.url.startswith("sqlite"):
-            _serialise_sqlite_writers(self.engine)
-            private_sqlite_sidecars(self.engine)   # -wal/-shm 0600 whatever the umask
+        # Several runs (threads, or Airflow tasks in processes) write the same store: the
+        # dialect makes their read-check-write transactions run one after another.
+        self.engine = for_url(self.url).store_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
             try:
@@ -124,10 +118,7 @@ class Store:
     # ---- check results --------------------------------------------------------------------------
     def record(self, run_id: str, result: CheckResult) -> None:
         """Insert or replace the result of one check in a run (a resumed run overwrites).
-        A schema result's shapes become snapshots first (:mod:`syncverify.schema.snapshots`)."""
-        if result.kind is CheckKind.SCHEMA:
-            from syncverify.schema.snapshots import track
-            track(self, run_id, result)
+        The runner files a schema result's shapes as snapshots before recording it."""
         payload = result.to_dict()
         values = dict(
             run_id=run_id, check_id=result.check_id, kind=result.kind.value, link_id=result.link_id,
@@ -196,44 +187,10 @@ class Store:
 
 
 def _require_existing(url: str) -> None:
-    from syncverify.dialects import for_url
-
     problem = for_url(url).missing_database(sa.engine.make_url(url))
     if problem:
         raise UnreachableError(f"results store {mask_url(url)} does not exist: {problem}; nothing was created "
                                "(`syncverify run` creates the store)")
-
-
-def _serialise_sqlite_writers(engine: sa.Engine) -> None:
-    """Make every store transaction on SQLite a writer from its first statement.
-
-    SQLite has no ``SELECT ... FOR UPDATE`` (SQLAlchemy drops it), and Python's sqlite3 driver
-    only sends ``BEGIN`` before the first INSERT/UPDATE/DELETE: the reads of a read-check-write
-    transaction (a status check, "was this escalation raised?") ran outside any transaction, so
-    two processes both saw ``open`` and both wrote — measured: three watches raised every
-    escalation three times, a concurrent resolve/start left a ticket ``repairing`` with
-    ``repaired_at`` set. Taking transaction control from the driver (SQLAlchemy's pysqlite
-    recipe) and opening each one with ``BEGIN IMMEDIATE`` takes the database's single write lock
-    before the first read, so such transactions run one after another, across processes.
-
-    Read-only uses take the lock too: they are short, and with WAL readers of other connections
-    are never blocked. Every transaction asks for the lock before holding anything, so two of them
-    cannot deadlock; a busy store makes them wait (``busy_timeout``) instead of failing at once.
-    """
-    sa.event.listen(engine, "connect", _sqlite_connect)
-    sa.event.listen(engine, "begin", _sqlite_begin_immediate)
-
-
-def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.isolation_level = None      # the driver sends no BEGIN/COMMIT of its own
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=60000")
-    cur.close()
-
-
-def _sqlite_begin_immediate(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 __all__ = ["Store", "_utc", "default_url", "home"]

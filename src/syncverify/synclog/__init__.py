@@ -9,11 +9,17 @@ Public API::
     write_analysis(analysis, out_dir)                 # JSON + Parquet
 """
 
-from syncverify.synclog.analysis import Settings, analyse
-from syncverify.synclog.formats import LogFormatError, LogFormats, LogInputError, LogSource, load_formats
-from syncverify.synclog.model import Finding, LinkAnalysis, MonthAnalysis
-from syncverify.synclog.output import write_analysis
-from syncverify.synclog.parsers import ParsedLogs, ParseStats, iter_events, parse_files
+from typing import TYPE_CHECKING
+
+from syncverify.lazyexports import lazy_exports
+
+if TYPE_CHECKING:
+    from syncverify.synclog.analysis import analyse
+    from syncverify.synclog.formats import LogFormatError, LogFormats, LogInputError, LogSource, load_formats
+    from syncverify.synclog.model import Finding, LinkAnalysis, MonthAnalysis
+    from syncverify.synclog.output import write_analysis
+    from syncverify.synclog.parsers import ParsedLogs, ParseStats, iter_events, parse_files
+    from syncverify.synclog.settings import Settings
 
 __all__ = [
     "Finding",
@@ -32,3 +38,6 @@ __all__ = [
     "parse_files",
     "write_analysis",
 ]
+
+# Imported on first use: building the command-line parser must not load them (syncverify/lazyexports.py).
+__getattr__ = lazy_exports(__name__)

@@ -28,7 +28,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from syncverify.synclog.parsers import KIND_APPLY, KIND_ERROR, KIND_RESTART, KIND_STATUS, decode_text
+from syncverify.synclog.parsers.chunk import KIND_APPLY, KIND_ERROR, KIND_RESTART, KIND_STATUS
+from syncverify.synclog.parsers.stats import decode_text
 
 LAG_BINS_PER_E = 50
 COMPACT_ROWS = 100_000

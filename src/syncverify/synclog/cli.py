@@ -9,9 +9,6 @@ from pathlib import Path
 
 from syncverify.errors import SyncverifyError
 from syncverify.exitcodes import ExitCode
-from syncverify.synclog.analysis import analyse
-from syncverify.synclog.formats import load_formats
-from syncverify.synclog.output import write_analysis
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
@@ -32,6 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run_analyse(args: argparse.Namespace) -> int:
     """Exit 0: no finding; 1: findings; 2: bad input (one line on stderr)."""
+    # pandas and pyarrow load when the analysis runs, not when the parser is built.
+    from syncverify.synclog.analysis import analyse
+    from syncverify.synclog.formats import load_formats
+    from syncverify.synclog.output import write_analysis
+
     try:
         formats = load_formats(args.formats)
         result = analyse(args.logs, args.month, formats, workers=args.workers)

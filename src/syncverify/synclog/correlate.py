@@ -46,6 +46,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from syncverify.calendar import BUREAU_TZ
 from syncverify.masking import mask_taxpayer_ids_in_text
 from syncverify.results import CheckKind, CheckResult, Outcome
 from syncverify.synclog.errorcodes import classify
@@ -173,7 +174,7 @@ def _counts(res: CheckResult) -> dict[str, int]:
 def explain(
     result: CheckResult,
     findings: list[Finding],
-    log_tz: str = "Asia/Shanghai",
+    log_tz: str = BUREAU_TZ.key,
     *,
     analysed_links: Iterable[str] | None = None,
 ) -> Correlation:
@@ -267,7 +268,7 @@ def correlate(
     anomalies: list[CheckResult],
     findings: list[Finding],
     links: list[LinkAnalysis],
-    log_tz: str = "Asia/Shanghai",
+    log_tz: str = BUREAU_TZ.key,
 ) -> list[Correlation]:
     """One :class:`Correlation` per anomaly (:func:`explain`); findings get the check ids they explain."""
     out: list[Correlation] = []

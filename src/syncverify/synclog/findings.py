@@ -8,14 +8,12 @@ detected against the link's normal, never on a level alone.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from syncverify.masking import mask_taxpayer_ids_in_text
 from syncverify.synclog.errorcodes import classify
 from syncverify.synclog.model import Finding, LinkAnalysis
-
-if TYPE_CHECKING:
-    from syncverify.synclog.analysis import Settings
+from syncverify.synclog.settings import Settings
 
 _RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
@@ -57,14 +55,45 @@ def _mask_obj(value: Any) -> Any:
 
 
 def _link_findings(la: LinkAnalysis, settings: Settings, window_end: datetime | None = None) -> list[Finding]:
+    """Failure modes first, then bottlenecks; an abnormal day only where no incident above explains it."""
+    out = failure_mode_findings(la, settings, window_end) + bottleneck_findings(la)
+    out.extend(abnormal_day_findings(la, explained=out))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# failure modes
+
+
+def failure_mode_findings(la: LinkAnalysis, settings: Settings, window_end: datetime | None = None) -> list[Finding]:
+    """Error bursts, stalls and restart loops of one link."""
+    open_marks = _OpenMarks(window_end, settings.log_timezone)
+    return (
+        _error_burst_findings(la, settings, open_marks)
+        + _stall_findings(la, settings, open_marks)
+        + _restart_loop_findings(la)
+    )
+
+
+class _OpenMarks:
+    """How an episode still open at the window's end is said: in the title and in the evidence."""
+
+    def __init__(self, window_end: datetime | None, zone: str) -> None:
+        self.window_end, self.zone = window_end, zone
+
+    def evidence(self, is_open: bool) -> dict[str, Any]:
+        if not is_open or self.window_end is None:
+            return {}
+        return {"open": True, "open_at": self.window_end.isoformat(), "time_zone": self.zone}
+
+    def title(self, is_open: bool) -> str | None:
+        """``still open at 10-31 24:00 (Asia/Shanghai)``, or None when the episode ended."""
+        return open_at(self.window_end, self.zone) if is_open and self.window_end else None
+
+
+def _error_burst_findings(la: LinkAnalysis, settings: Settings, open_marks: _OpenMarks) -> list[Finding]:
     out: list[Finding] = []
     link = la.link
-    zone = settings.log_timezone
-
-    def still_open(is_open: bool) -> dict[str, Any]:
-        if not is_open or window_end is None:
-            return {}
-        return {"open": True, "open_at": window_end.isoformat(), "time_zone": zone}
     samples = {e.code: e.sample_message for e in la.error_classes}
     for b in la.error_bursts:
         table = b.tables[0] if len(b.tables) == 1 else None
@@ -80,10 +109,11 @@ def _link_findings(la: LinkAnalysis, settings: Settings, window_end: datetime | 
             or b.count >= 500
             else "high"
         )
+        still_open = open_marks.title(b.open)
         title = (
             f"{link}: burst of {b.count} {b.code} errors ({category}) on {', '.join(b.tables) or 'the link'} "
             f"{_t(b.start)}–{_t(b.end)}" + (" with a retry storm" if storm else "")
-            + (f", {open_at(window_end, zone)}" if b.open and window_end else "")
+            + (f", {still_open}" if still_open else "")
         )
         out.append(
             Finding(
@@ -93,7 +123,7 @@ def _link_findings(la: LinkAnalysis, settings: Settings, window_end: datetime | 
                 link=link,
                 table=table,
                 start=b.start,
-                end=window_end if b.open and window_end else b.end,
+                end=open_marks.window_end if still_open else b.end,
                 title=title,
                 evidence={
                     "code": b.code,
@@ -109,12 +139,18 @@ def _link_findings(la: LinkAnalysis, settings: Settings, window_end: datetime | 
                     "rows_in_failed_batches": b.rows_in_failed_batches,
                     "sample_message": samples.get(b.code, ""),
                     **({"last_error": b.end.isoformat()} if b.open else {}),
-                    **still_open(b.open),
+                    **open_marks.evidence(b.open),
                 },
                 action=action.format(table=", ".join(b.tables) or "the link's tables")
                 + (" Cap the retries with a back-off: the retry storm adds load while the cause persists." if storm else ""),
             )
         )
+    return out
+
+
+def _stall_findings(la: LinkAnalysis, settings: Settings, open_marks: _OpenMarks) -> list[Finding]:
+    out: list[Finding] = []
+    link = la.link
     for s in la.stalls:
         severity = "critical" if s.minutes >= 240 else "high" if s.minutes >= 60 else "medium"
         grew = f", backlog grew from {s.backlog_start or 0} to {s.backlog_peak}" if s.backlog_peak is not None else ""
@@ -122,8 +158,8 @@ def _link_findings(la: LinkAnalysis, settings: Settings, window_end: datetime | 
             what = f"log silent since {_t(s.last_line or s.start)}, no rows applied"
         else:
             what = f"no rows applied{grew}"
-        span = (f"since {_t(s.start)}, {open_at(window_end, zone)}" if s.open and window_end
-                else f"{_t(s.start)}–{_t(s.end)}")
+        still_open = open_marks.title(s.open)
+        span = f"since {_t(s.start)}, {still_open}" if still_open else f"{_t(s.start)}–{_t(s.end)}"
         out.append(
             Finding(
                 id=_fid("stall", link, s.start),
@@ -142,7 +178,7 @@ def _link_findings(la: LinkAnalysis, settings: Settings, window_end: datetime | 
                     "backlog_peak": s.backlog_peak,
                     "reason": s.reason,
                     **({"last_line": s.last_line.isoformat()} if s.last_line else {}),
-                    **still_open(s.open),
+                    **open_marks.evidence(s.open),
                 },
                 action=(
                     f"Check the {link} apply/replicat process and its source capture for {_t(s.start)}–"
@@ -152,31 +188,50 @@ def _link_findings(la: LinkAnalysis, settings: Settings, window_end: datetime | 
                 ),
             )
         )
-    for r in la.restart_loops:
-        out.append(
-            Finding(
-                id=_fid("restart_loop", link, r.start),
-                kind="restart_loop",
-                severity="high",
-                link=link,
-                table=None,
-                start=r.start,
-                end=r.end,
-                title=f"{link}: restart loop, {r.restarts} restarts {_t(r.start)}–{_t(r.end)}",
-                evidence={
-                    "restarts": r.restarts,
-                    "median_gap_minutes": r.median_gap_minutes,
-                    "reason": r.reason,
-                },
-                action=(
-                    f"Investigate the restart loop of {link}: read the process log around {_t(r.start)} "
-                    "for the "
-                    f"exit cause ({r.reason or 'no reason logged'}), check memory limits / OOM kills and the "
-                    f"checkpoint; stop automatic restarts after 3 failures so the loop raises an alert "
-                    f"instead of re-applying the same batch."
-                ),
-            )
+    return out
+
+
+def _restart_loop_findings(la: LinkAnalysis) -> list[Finding]:
+    link = la.link
+    return [
+        Finding(
+            id=_fid("restart_loop", link, r.start),
+            kind="restart_loop",
+            severity="high",
+            link=link,
+            table=None,
+            start=r.start,
+            end=r.end,
+            title=f"{link}: restart loop, {r.restarts} restarts {_t(r.start)}–{_t(r.end)}",
+            evidence={
+                "restarts": r.restarts,
+                "median_gap_minutes": r.median_gap_minutes,
+                "reason": r.reason,
+            },
+            action=(
+                f"Investigate the restart loop of {link}: read the process log around {_t(r.start)} "
+                "for the "
+                f"exit cause ({r.reason or 'no reason logged'}), check memory limits / OOM kills and the "
+                f"checkpoint; stop automatic restarts after 3 failures so the loop raises an alert "
+                f"instead of re-applying the same batch."
+            ),
         )
+        for r in la.restart_loops
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# bottlenecks
+
+
+def bottleneck_findings(la: LinkAnalysis) -> list[Finding]:
+    """Latency spikes, and recurring slow hours of one link."""
+    return _latency_spike_findings(la) + _slow_hours_findings(la)
+
+
+def _latency_spike_findings(la: LinkAnalysis) -> list[Finding]:
+    out: list[Finding] = []
+    link = la.link
     for sp in la.latency_spikes:
         severity = "high" if sp.ratio >= 10 else "medium"
         where = "during the business peak" if sp.in_peak_hours else "off-peak"
@@ -213,44 +268,61 @@ def _link_findings(la: LinkAnalysis, settings: Settings, window_end: datetime | 
                 ),
             )
         )
-    if la.slow_hours:
-        hours = sorted(la.slow_hours)
-        periods = {p.value: p for p in la.slow_periods if p.period == "hour"}
-        worst = max((periods[h] for h in hours if h in periods), key=lambda p: p.ratio)
-        share = sum(periods[h].rows_share for h in hours if h in periods)
-        out.append(
-            Finding(
-                id=_fid("bottleneck", link, None, "hours"),
-                kind="bottleneck",
-                severity="medium",
-                link=link,
-                table=None,
-                start=None,
-                end=None,
-                title=(
-                    f"{link}: recurring slow hours {', '.join(f'{h:02d}:00' for h in hours)} "
-                    f"(typical p95 {worst.p95_ms:.0f} ms, {worst.ratio:.1f}x the link's "
-                    f"{worst.link_p95_ms:.0f} ms)"
-                ),
-                evidence={
-                    "hours": hours,
-                    "worst_hour": worst.value,
-                    "ratio": worst.ratio,
-                    "rows_share": round(share, 3),
-                },
-                action=(
-                    "Raise the link's apply parallelism (or split its largest tables into their own apply "
-                    "group) for these hours and move batch jobs off them; they carry "
-                    f"{share:.0%} of the month's rows."
-                ),
-            )
+    return out
+
+
+def _slow_hours_findings(la: LinkAnalysis) -> list[Finding]:
+    """One ``bottleneck`` finding for the hours of day that are slow on most weekdays."""
+    if not la.slow_hours:
+        return []
+    link = la.link
+    hours = sorted(la.slow_hours)
+    periods = {p.value: p for p in la.slow_periods if p.period == "hour"}
+    worst = max((periods[h] for h in hours if h in periods), key=lambda p: p.ratio)
+    share = sum(periods[h].rows_share for h in hours if h in periods)
+    return [
+        Finding(
+            id=_fid("bottleneck", link, None, "hours"),
+            kind="bottleneck",
+            severity="medium",
+            link=link,
+            table=None,
+            start=None,
+            end=None,
+            title=(
+                f"{link}: recurring slow hours {', '.join(f'{h:02d}:00' for h in hours)} "
+                f"(typical p95 {worst.p95_ms:.0f} ms, {worst.ratio:.1f}x the link's "
+                f"{worst.link_p95_ms:.0f} ms)"
+            ),
+            evidence={
+                "hours": hours,
+                "worst_hour": worst.value,
+                "ratio": worst.ratio,
+                "rows_share": round(share, 3),
+            },
+            action=(
+                "Raise the link's apply parallelism (or split its largest tables into their own apply "
+                "group) for these hours and move batch jobs off them; they carry "
+                f"{share:.0%} of the month's rows."
+            ),
         )
-    covered = [(f.start, f.end) for f in out if f.start and f.end]
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# abnormal behaviour
+
+
+def abnormal_day_findings(la: LinkAnalysis, explained: list[Finding]) -> list[Finding]:
+    """Abnormal days of one link, except days that an incident in ``explained`` overlaps."""
+    out: list[Finding] = []
+    link = la.link
+    covered = [(f.start, f.end) for f in explained if f.start and f.end]
     for day in la.abnormal_days:
         start = datetime.fromisoformat(day.day)
         end = start.replace(hour=23, minute=59)
         if any(a is not None and b is not None and a <= end and b >= start for a, b in covered):
-            continue  # the day is already explained by an incident finding above
+            continue  # the day is already explained by an incident finding
         out.append(
             Finding(
                 id=_fid("abnormal_day", link, start, day.metric),
@@ -269,6 +341,10 @@ def _link_findings(la: LinkAnalysis, settings: Settings, window_end: datetime | 
             )
         )
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# coverage and the whole month
 
 
 def coverage_findings(coverage: dict[str, Any], month: str | None) -> list[Finding]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from syncverify.synclog.parsers import ParseStats
+from syncverify.synclog.parsers.stats import ParseStats
 
 SEVERITIES = ("critical", "high", "medium", "low")
 

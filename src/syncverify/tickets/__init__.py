@@ -11,36 +11,41 @@ See ``docs/tickets.md``. Main entry points:
   SQL or Kafka re-publish plans, approved by hash, applied under a lease, never automatically.
 """
 
-from syncverify.tickets.clock import CORRECTION_SLA, REPAIR_START_SLA, FrozenClock, utcnow
-from syncverify.tickets.lifecycle import (
-    OPEN_STATUSES,
-    STATUSES,
-    TicketError,
-    acknowledge,
-    get_ticket,
-    list_tickets,
-    mark_repaired,
-    open_or_update,
-    record,
-    reopen,
-    start_repair,
-    verify,
-)
-from syncverify.tickets.outbox import DeliveryReport, deliver_pending, pending_count
-from syncverify.tickets.plans import RepairPlan, build_plan, plan_hash
-from syncverify.tickets.repair import (
-    ApplyOutcome,
-    apply_repair_script,
-    approve_repair_script,
-    generate_repair_script,
-    latest_script,
-    write_script_files,
-)
-from syncverify.tickets.republish import RepublishPlan, build_republish_plan
-from syncverify.tickets.reverify import keys_consistent, reverifier, reverify_with_engines
-from syncverify.tickets.sinks import FileDropSink, Sink, SinkError, WebhookSink, configured_sinks
-from syncverify.tickets.sla import SlaReport, escalate, reverify_repaired, sla_watch
-from syncverify.tickets.views import ticket_view
+from typing import TYPE_CHECKING
+
+from syncverify.lazyexports import lazy_exports
+
+if TYPE_CHECKING:
+    from syncverify.tickets.clock import CORRECTION_SLA, REPAIR_START_SLA, FrozenClock, utcnow
+    from syncverify.tickets.lifecycle import (
+        OPEN_STATUSES,
+        STATUSES,
+        TicketError,
+        acknowledge,
+        get_ticket,
+        list_tickets,
+        mark_repaired,
+        open_or_update,
+        record,
+        reopen,
+        start_repair,
+        verify,
+    )
+    from syncverify.tickets.outbox import DeliveryReport, deliver_pending, pending_count
+    from syncverify.tickets.plans import RepairPlan, build_plan, plan_hash
+    from syncverify.tickets.repair import (
+        ApplyOutcome,
+        apply_repair_script,
+        approve_repair_script,
+        generate_repair_script,
+        latest_script,
+        write_script_files,
+    )
+    from syncverify.tickets.republish import RepublishPlan, build_republish_plan
+    from syncverify.tickets.reverify import keys_consistent, reverifier, reverify_with_engines
+    from syncverify.tickets.sinks import FileDropSink, Sink, SinkError, WebhookSink, configured_sinks
+    from syncverify.tickets.sla import SlaReport, escalate, reverify_repaired, sla_watch
+    from syncverify.tickets.views import ticket_view
 
 __all__ = [
     "CORRECTION_SLA", "OPEN_STATUSES", "REPAIR_START_SLA", "STATUSES", "ApplyOutcome", "DeliveryReport",
@@ -52,3 +57,6 @@ __all__ = [
     "reverify_with_engines", "sla_watch", "start_repair", "ticket_view", "utcnow", "verify",
     "write_script_files",
 ]
+
+# Imported on first use: building the command-line parser must not load them (syncverify/lazyexports.py).
+__getattr__ = lazy_exports(__name__)

@@ -15,12 +15,13 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from syncverify.errors import ConnectionConfigError
 from syncverify.exitcodes import ExitCode
+
+if TYPE_CHECKING:       # SQLAlchemy loads when a command runs, not when the parser is built
+    import sqlalchemy as sa
 
 
 def _store(args: argparse.Namespace, *, create: bool = False) -> Any:
@@ -48,6 +49,8 @@ def _who(args: argparse.Namespace) -> str:
 def _engine(url: str | None, node_id: str | None, profile: str | None, *, read_only: bool,
             what: str) -> sa.Engine:
     """An engine from an explicit URL, else from the node's connection (read-only unless asked)."""
+    import sqlalchemy as sa
+
     if url:
         try:
             from syncverify.connect.engine import make_engine

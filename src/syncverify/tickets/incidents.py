@@ -383,7 +383,7 @@ def _trace_attributions(trace: CheckResult, catalog: Catalog | None, units: dict
             unit = _hop_unit(link_id, trace.table, source_node, catalog)
         lost = [tuple(k) if isinstance(k, list) else k for k in keys]
         role = "trace" if unit.key in roots else "head"
-        out.append(Attribution(trace, unit, role, f"flow {trace.link_id} lost these keys first on {link_id}",
+        out.append(Attribution(trace, unit, role, f"flow {trace.flow_id} lost these keys first on {link_id}",
                                keys={"missing": lost}))
     return out
 

@@ -4,7 +4,7 @@ Used by re-verification and by repair-script generation. Keys are looked up in c
 ``key IN (...)`` (row values for composite keys); the source side applies the link's routing
 predicate and the re-verification applies the target scope, as the check did.
 
-Value equality follows the contract of the comparison engine (DESIGN.md): NULL equals only NULL,
+Value equality follows the comparison engine's (:mod:`syncverify.compare`): NULL equals only NULL,
 exact numerics by value, floats at 12 significant digits, timestamps at whole seconds, text
 exactly.
 """
@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncverify.catalog import Catalog, LinkCheck
-from syncverify.catalog.predicates import Predicate
+from syncverify.catalog.table_refs import CheckRefs, check_refs
 from syncverify.errors import SchemaError
 from syncverify.results import Key
 
@@ -85,6 +85,7 @@ class Sides:
     """One (link, table) pair, reflected on both sides, with its column correspondence."""
 
     check: LinkCheck
+    refs: CheckRefs                                         # the copies as every check names them
     source: sa.Table
     target: sa.Table
     source_key: list[sa.Column[Any]]
@@ -92,45 +93,44 @@ class Sides:
     common: list[tuple[sa.Column[Any], sa.Column[Any]]]     # (source, target), key columns included
     compared: list[tuple[sa.Column[Any], sa.Column[Any]]]   # non-key columns whose values must match
 
-    def routing_sql(self, engine: sa.Engine) -> str | None:
-        return _predicate_sql(self.check.spec.routing, engine)
+    @property
+    def routing(self) -> str | None:
+        """The link's routing predicate, compiled for the source."""
+        return self.refs.source.where
 
-    def scope_sql(self, engine: sa.Engine) -> str | None:
-        return _predicate_sql(self.check.spec.target_scope, engine)
-
-
-def _predicate_sql(pred: Predicate | None, engine: sa.Engine) -> str | None:
-    if pred is None:
-        return None
-    return pred.to_sql(engine.dialect.identifier_preparer.quote)
+    @property
+    def scope(self) -> str | None:
+        """The link's target scope, compiled for the target."""
+        return self.refs.target.where
 
 
 def sides(check: LinkCheck, source_engine: sa.Engine, target_engine: sa.Engine) -> Sides:
+    refs = check_refs(check, source_engine, target_engine)
     src_where, tgt_where = f"node {check.source.id}", f"node {check.target.id}"
-    src = reflect(source_engine, check.source_table, check.source.schema_name, src_where)
-    tgt = reflect(target_engine, check.target_table, check.target.schema_name, tgt_where)
-    cmap = {k.lower(): v for k, v in check.spec.column_map.items()}
-    table = check.table
-    skey = [column(src, k, src_where) for k in table.key]
-    tkey = [column(tgt, cmap.get(k.lower(), k), tgt_where) for k in table.key]
+    src = reflect(source_engine, refs.source.table, refs.source.schema, src_where)
+    tgt = reflect(target_engine, refs.target.table, refs.target.schema, tgt_where)
+    cmap = {k.lower(): v for k, v in refs.target.columns_map.items()}
+    spec = refs.spec
+    skey = [column(src, k, src_where) for k in spec.key]
+    tkey = [column(tgt, cmap.get(k.lower(), k), tgt_where) for k in spec.key]
     tgt_by_name = {c.name.lower(): c for c in tgt.columns}
-    wanted = [c.lower() for c in table.columns] if table.columns is not None else None
-    excluded = {c.lower() for c in table.exclude_columns}
+    wanted = [c.lower() for c in spec.columns] if spec.columns is not None else None
+    excluded = {c.lower() for c in spec.exclude_columns}
     common, compared = [], []
-    key_names = {k.lower() for k in table.key}
+    key_names = {k.lower() for k in spec.key}
     for sc in src.columns:
         name = sc.name.lower()
         tc = tgt_by_name.get(cmap.get(name, name).lower())
         if tc is None:
             if wanted is not None and name in wanted:
-                raise SchemaError(f"column {sc.name!r} of table {table.name!r} "
+                raise SchemaError(f"column {sc.name!r} of table {check.table.name!r} "
                                   f"has no counterpart on {tgt_where}")
             continue
         common.append((sc, tc))
         if name in key_names or name in excluded or (wanted is not None and name not in wanted):
             continue
         compared.append((sc, tc))
-    return Sides(check, src, tgt, skey, tkey, common, compared)
+    return Sides(check, refs, src, tgt, skey, tkey, common, compared)
 
 
 def typed_key(key: Key, columns: Sequence[sa.Column[Any]]) -> tuple[Any, ...]:
@@ -167,36 +167,63 @@ def typed_key(key: Key, columns: Sequence[sa.Column[Any]]) -> tuple[Any, ...]:
     return tuple(out)
 
 
+class StoredRow(dict[str, Any]):
+    """A row read by key: its values as the column types give them, and ``stored``: the text the
+    database holds for the columns whose type turns stored text into another value.
+
+    SQLite keeps a DATETIME as whatever text the writing application chose ('2026-10-19 09:21:10'),
+    while SQLAlchemy reads it into a datetime and renders it back as '2026-10-19 09:21:10.000000':
+    an equality on the rendered value finds no row. A statement that must find the row as it is
+    (a pre-check, the WHERE of an UPDATE or DELETE) compares such a column with its stored text.
+    """
+
+    stored: dict[str, str]
+
+    def __init__(self, values: Mapping[str, Any], stored: Mapping[str, str] | None = None) -> None:
+        super().__init__(values)
+        self.stored = dict(stored or {})
+
+
 def fetch_by_keys(engine: sa.Engine, table: sa.Table, key_cols: Sequence[sa.Column[Any]],
                   keys: Sequence[tuple[Any, ...]], columns: Sequence[sa.Column[Any]],
-                  where_sql: str | None = None) -> dict[tuple[Any, ...], dict[str, Any]]:
+                  where_sql: str | None = None) -> dict[tuple[Any, ...], StoredRow]:
     """Rows of ``table`` whose key is in ``keys`` (chunked), by canonical key; ``columns`` only."""
     return {k: copies[-1] for k, copies in
             fetch_copies(engine, table, key_cols, keys, columns, where_sql, stable=False).items()}
 
 
+def _stored_label(i: int) -> str:
+    return f"sv_stored_{i}"
+
+
 def fetch_copies(engine: sa.Engine, table: sa.Table, key_cols: Sequence[sa.Column[Any]],
                  keys: Sequence[tuple[Any, ...]], columns: Sequence[sa.Column[Any]],
-                 where_sql: str | None = None, *, stable: bool = True) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
+                 where_sql: str | None = None, *, stable: bool = True) -> dict[tuple[Any, ...], list[StoredRow]]:
     """Every copy of the rows whose key is in ``keys`` (chunked), by canonical key.
 
     Repeated keys keep all their copies; with ``stable`` in an order by value text, so that a
-    repair plan comes out the same when it is generated again.
+    repair plan comes out the same when it is generated again. Each column is also read as the
+    driver hands it over, untyped: where that is text and the typed value is not, the text is kept
+    in :attr:`StoredRow.stored`.
     """
-    out: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    out: dict[tuple[Any, ...], list[StoredRow]] = {}
     names = [c.name for c in columns]
     key_names = [c.name for c in key_cols]
     select_cols = list(dict.fromkeys([*key_cols, *columns]))
+    untyped = [sa.type_coerce(c, sa.types.NullType()).label(_stored_label(i)) for i, c in enumerate(columns)]
     with engine.connect() as conn:
         for i in range(0, len(keys), CHUNK):
             chunk = keys[i:i + CHUNK]
             cond = (key_cols[0].in_([k[0] for k in chunk]) if len(key_cols) == 1
                     else sa.tuple_(*key_cols).in_(chunk))
-            q = sa.select(*select_cols).where(cond)
+            q = sa.select(*select_cols, *untyped).where(cond)
             if where_sql:
                 q = q.where(sa.text(f"({where_sql})"))
             for row in conn.execute(q).mappings():
-                out.setdefault(canon_key(row[k] for k in key_names), []).append({n: row[n] for n in names})
+                stored = {n: raw for j, n in enumerate(names)
+                          if isinstance(raw := row[_stored_label(j)], str) and not isinstance(row[n], str)}
+                out.setdefault(canon_key(row[k] for k in key_names), []).append(
+                    StoredRow({n: row[n] for n in names}, stored))
     if stable:
         for copies in out.values():
             copies.sort(key=lambda r: json.dumps(r, sort_keys=True, default=str))

@@ -19,10 +19,14 @@ by SQLAlchemy for that dialect:
 * ``precheck.sql``: SELECT COUNT(*) statements with the expected count: keys to insert are still
   absent; rows to delete or update still hold exactly the captured values (columns that cannot be
   compared exactly — floats, binary, JSON — are left out of this check); a duplicated key still
-  has exactly the copies found;
+  has exactly the copies found. A row read from a table is matched with the values as the table
+  stores them (:class:`~syncverify.tickets.keyrows.StoredRow`: SQLite's DATETIME text
+  '2026-10-19 09:21:10' rather than SQLAlchemy's rendering with '.000000'), and the ticket's keys
+  (text in the evidence) are typed like the key columns before they are matched with rows;
 * ``apply.sql``: DELETEs, UPDATEs, INSERTs between BEGIN and COMMIT;
 * ``rollback.sql``: deletes the inserted rows, restores the updated values, re-inserts the
-  deleted rows and copies with their captured values. Its pre-check is by key presence only.
+  deleted rows and copies with their captured values (as stored). Its pre-check is by key
+  presence only.
 
 The plan is also the thing approved: :func:`plan_hash` is a SHA-256 over its canonical JSON, so
 an approval names exactly these statements.
@@ -30,7 +34,6 @@ an approval names exactly these statements.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 import json
@@ -43,13 +46,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncverify.catalog import Catalog
-from syncverify.dialects import for_name
+from syncverify.dialects import for_engine, for_name
 from syncverify.errors import SchemaError
 from syncverify.results import Key
 from syncverify.store.models import Ticket
 from syncverify.tickets.evidence import differing_keys
 from syncverify.tickets.keyrows import (
     Sides,
+    StoredRow,
     canon_key,
     fetch_by_keys,
     fetch_copies,
@@ -153,15 +157,6 @@ class RepairPlan:
         return "\n".join([*lines, ""])
 
 
-def _literal_dialect(engine: sa.Engine) -> sa.Dialect:
-    """The engine's dialect, rendering '%' as itself: statements run without driver parameters."""
-    dialect = copy.copy(engine.dialect)
-    preparer = copy.copy(dialect.identifier_preparer)
-    preparer._double_percents = False  # type: ignore[attr-defined]
-    dialect.identifier_preparer = preparer
-    return dialect
-
-
 def _exact(col: sa.Column[Any]) -> bool:
     """Whether a column can take part in an exact-equality pre-check."""
     if isinstance(col.type, sa.Float | sa.LargeBinary | sa.JSON | sa.ARRAY):
@@ -174,11 +169,11 @@ def _exact(col: sa.Column[Any]) -> bool:
 
 class _Renderer:
     def __init__(self, engine: sa.Engine, table: sa.Table) -> None:
-        self.dialect, self.table = _literal_dialect(engine), table
-        self.ours = for_name(engine.dialect.name)
+        self.ours = for_engine(engine)
+        self.dialect, self.table = self.ours.literal_dialect(engine.dialect), table
 
     def sql(self, stmt: sa.ClauseElement) -> str:
-        return str(stmt.compile(dialect=self.dialect, compile_kwargs={"literal_binds": True}))
+        return self.ours.literal_sql(self.dialect, stmt)
 
     def _check_values(self, values: dict[str, Any]) -> None:
         for name, v in values.items():
@@ -186,11 +181,22 @@ class _Renderer:
                 raise SchemaError(f"column {name!r} of table {self.table.name!r} holds binary data, "
                                   "which repair scripts do not carry: repair it by hand")
 
-    def key_cond(self, key_cols: Sequence[sa.Column[Any]], row: dict[str, Any]) -> sa.ColumnElement[bool]:
-        return sa.and_(*[c == row[c.name] for c in key_cols])
+    @staticmethod
+    def as_stored(row: Mapping[str, Any], name: str) -> Any:
+        """The value of a row read from a table, as that table holds it: its stored text where
+        the column type would render it otherwise (:class:`StoredRow`), else the typed value."""
+        stored = row.stored if isinstance(row, StoredRow) else {}
+        return sa.literal(stored[name], sa.String()) if name in stored else row[name]
 
-    def row_cond(self, cols: Sequence[sa.Column[Any]], row: dict[str, Any]) -> sa.ColumnElement[bool]:
-        return sa.and_(*[c.is_(None) if row[c.name] is None else c == row[c.name] for c in cols])
+    def key_cond(self, key_cols: Sequence[sa.Column[Any]], row: Mapping[str, Any]) -> sa.ColumnElement[bool]:
+        return sa.and_(*[c == self.as_stored(row, c.name) for c in key_cols])
+
+    def row_cond(self, cols: Sequence[sa.Column[Any]], row: Mapping[str, Any]) -> sa.ColumnElement[bool]:
+        return sa.and_(*[c.is_(None) if row[c.name] is None else c == self.as_stored(row, c.name) for c in cols])
+
+    def restored(self, row: Mapping[str, Any], names: Sequence[str] | None = None) -> dict[str, Any]:
+        """Values that put back a captured row (or some of its columns) exactly as it was stored."""
+        return {n: self.as_stored(row, n) for n in (row if names is None else names)}
 
     def count(self, cond: sa.ColumnElement[bool]) -> str:
         return self.sql(sa.select(sa.func.count().label("n")).select_from(self.table).where(cond))
@@ -239,7 +245,7 @@ def _shown(key: Key) -> str:
     return json.dumps(list(key) if isinstance(key, tuple) else key, ensure_ascii=False, default=str)
 
 
-def _decide_duplicate(key: Key, src_copies: list[dict[str, Any]], tgt_copies: list[dict[str, Any]],
+def _decide_duplicate(key: Key, src_copies: Sequence[StoredRow], tgt_copies: Sequence[StoredRow],
                       s: Sides, exact: list[sa.Column[Any]], plan: RepairPlan, d: _Decisions) -> None:
     """A key the ticket lists as duplicated: where are the copies, and which to remove."""
     if len(src_copies) > 1:
@@ -284,24 +290,27 @@ def build_plan(ticket: Ticket, catalog: Catalog, source_engine: sa.Engine,
     if not keys:
         raise TicketError(f"ticket {ticket.id} carries no row keys (a {ticket.kind} finding without a diff): "
                           "run a diff check of the table first, then generate the script")
-    duplicated = {canon_key(k if isinstance(k, tuple) else (k,))
-                  for k in differing_keys(ticket.evidence, lists=("duplicate",))}
     check = find_link_check(catalog, ticket.link_id, ticket.table_name, ticket.source_node)
     s: Sides = sides(check, source_engine, target_engine)
+    # Typed like the keys read back: an integer key arrives as the text "900004" in the evidence
+    # and as 900004 from the table; compared untyped, a duplicated key was never seen as one.
+    duplicated = {canon_key(typed_key(k, s.target_key))
+                  for k in differing_keys(ticket.evidence, lists=("duplicate",))}
     tgt = s.target
     src_keys = [typed_key(k, s.source_key) for k in keys]
     tgt_keys = [typed_key(k, s.target_key) for k in keys]
-    routing = s.routing_sql(source_engine)
+    routing = s.routing
     src_rows = fetch_by_keys(source_engine, s.source, s.source_key, src_keys, [p[0] for p in s.common], routing)
     tgt_rows = fetch_by_keys(target_engine, tgt, s.target_key, tgt_keys, list(tgt.columns))
-    dup_src: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    dup_tgt: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    dup_src: dict[tuple[Any, ...], list[StoredRow]] = {}
+    dup_tgt: dict[tuple[Any, ...], list[StoredRow]] = {}
     if duplicated:
+        is_dup = [canon_key(k) in duplicated for k in tgt_keys]
         dup_src = fetch_copies(source_engine, s.source, s.source_key,
-                               [k for k in src_keys if canon_key(k) in duplicated], [p[0] for p in s.common],
+                               [k for k, d in zip(src_keys, is_dup, strict=True) if d], [p[0] for p in s.common],
                                routing)
         dup_tgt = fetch_copies(target_engine, tgt, s.target_key,
-                               [k for k in tgt_keys if canon_key(k) in duplicated], list(tgt.columns))
+                               [k for k, d in zip(tgt_keys, is_dup, strict=True) if d], list(tgt.columns))
     qualified = f"{tgt.schema}.{tgt.name}" if tgt.schema else tgt.name
     plan = RepairPlan(ticket_id=ticket.id, dialect=target_engine.dialect.name, target_node=check.target.id,
                       target_table=qualified, keys_on_ticket=len(keys))
@@ -374,9 +383,9 @@ def _render(plan: RepairPlan, d: _Decisions, r: _Renderer, tkey: list[sa.Column[
     for chunk in _chunks(d.inserts, INSERT_ROWS_PER_STATEMENT):
         plan.rollback.append(r.delete(tkey, chunk))
     for before, after in d.updates:
-        plan.rollback.append(r.update(tkey, before, {name: before[name] for name in after}))
+        plan.rollback.append(r.update(tkey, before, r.restored(before, list(after))))
     for chunk in _chunks(d.deletes, INSERT_ROWS_PER_STATEMENT):
-        plan.rollback.append(r.insert(chunk))
+        plan.rollback.append(r.insert([r.restored(row) for row in chunk]))
     copies_back = [row for _keep, _c, groups in d.duplicates for row, _n, drop in groups for _ in range(drop)]
     for chunk in _chunks(copies_back, INSERT_ROWS_PER_STATEMENT):
-        plan.rollback.append(r.insert(chunk))
+        plan.rollback.append(r.insert([r.restored(row) for row in chunk]))

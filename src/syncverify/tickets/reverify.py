@@ -8,7 +8,6 @@ A key is consistent when it is absent on both sides or present once on each with
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncverify.catalog import Catalog, LinkCheck
+from syncverify.catalog.table_refs import check_refs
 from syncverify.results import Key
 from syncverify.store.models import Ticket
 from syncverify.tickets.evidence import differing_keys
@@ -30,28 +30,6 @@ from syncverify.tickets.keyrows import (
 
 EngineForNode = Callable[[str], sa.Engine]
 NULL_KEY_TEXT = "<NULL>"      # how the engine writes a NULL key part (syncverify.compare.engine)
-
-
-def link_refs(check: LinkCheck, source_engine: sa.Engine, target_engine: sa.Engine) -> tuple[Any, Any, Any]:
-    """The comparison engine's view of a (link, table): TableRefs with routing and scope, and the spec.
-
-    Built as the runner builds it for the check itself, so that re-verification uses the same
-    columns and the same equality as the check that raised the ticket.
-    """
-    from syncverify.compare import CompareSpec, TableRef
-
-    def pred(p: Any, engine: sa.Engine) -> str | None:
-        return p.to_sql(engine.dialect.identifier_preparer.quote) if p is not None else None
-
-    source = TableRef(source_engine, check.source_table, schema=check.source.schema_name,
-                      where=pred(check.spec.routing, source_engine), label=check.source.id)
-    target = TableRef(target_engine, check.target_table, schema=check.target.schema_name,
-                      where=pred(check.spec.target_scope, target_engine),
-                      columns_map=dict(check.spec.column_map), label=check.target.id)
-    spec = CompareSpec(key=list(check.table.key),
-                       columns=list(check.table.columns) if check.table.columns else None,
-                       exclude_columns=list(check.table.exclude_columns))
-    return source, target, spec
 
 
 def _internal(key: Key) -> tuple[str | None, ...]:
@@ -77,7 +55,7 @@ def keys_consistent(ticket: Ticket, catalog: Catalog, source_engine: sa.Engine,
         from syncverify.compare.plan import resolve
     except ImportError:
         return _keys_consistent_rows(check, keys, source_engine, target_engine)
-    source, target, spec = link_refs(check, source_engine, target_engine)
+    source, target, spec = check_refs(check, source_engine, target_engine)
     wanted = list(dict.fromkeys(_internal(k) for k in keys))
     src, tgt = fetch_keys(resolve(source, target, spec), wanted, DiffStats())
     agree = classify(src, tgt, Findings(cap=len(wanted)), only=set(wanted))
@@ -90,9 +68,9 @@ def _keys_consistent_rows(check: LinkCheck, keys: list[Key], source_engine: sa.E
     src_keys = [typed_key(k, s.source_key) for k in keys]
     tgt_keys = [typed_key(k, s.target_key) for k in keys]
     src_rows = fetch_by_keys(source_engine, s.source, s.source_key, src_keys, [p[0] for p in s.compared],
-                             s.routing_sql(source_engine))
+                             s.routing)
     tgt_rows = fetch_by_keys(target_engine, s.target, s.target_key, tgt_keys, [p[1] for p in s.compared],
-                             s.scope_sql(target_engine))
+                             s.scope)
     for key in tgt_keys:
         ck = canon_key(key)
         src, tgt = src_rows.get(ck), tgt_rows.get(ck)
@@ -127,10 +105,8 @@ def scope_consistent(ticket: Ticket, catalog: Catalog, source_engine: sa.Engine,
     if kind not in runs and kind not in ("diff", "kafka_keys"):
         return None
     check = find_link_check(catalog, ticket.link_id, ticket.table_name, ticket.source_node)
-    source, target, spec = link_refs(check, source_engine, target_engine)
-    if check.table.window_column and start is not None and end is not None:
-        spec = dataclasses.replace(spec, window_column=check.table.window_column, window_start=start,
-                                   window_end=end, totals=list(check.table.totals))
+    window = (start, end) if start is not None and end is not None else None
+    source, target, spec = check_refs(check, source_engine, target_engine, window=window)
     if kind == "totals" and not (spec.window_column and spec.totals):
         kind = "count"
     result = (runs[kind](source, target, spec, link_id=check.link.id) if kind in runs

@@ -33,7 +33,7 @@ from enum import StrEnum
 from typing import Any
 
 from syncverify.dialects import ColumnType, Dialect, TypeFamily
-from syncverify.schema.shape import ColumnShape, TableShape
+from syncverify.shapes.table import ColumnShape, TableShape
 
 
 class Severity(StrEnum):
