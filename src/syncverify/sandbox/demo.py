@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from syncverify.sandbox.demo_repair import repair_one_ticket
+from syncverify.sandbox.demo_repair import RepairedTicket, repair_one_ticket
 from syncverify.sandbox.demo_score import Score, TicketScore, combined, score, score_incidents, score_tickets
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ class DemoOutcome:
     seconds: dict[str, float] = field(default_factory=dict)
     tickets: TicketScore | None = None
     world: World | None = None
+    repaired: RepairedTicket | None = None      # the ticket the demo repaired end to end
 
     @property
     def ok(self) -> bool:
@@ -110,7 +111,10 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
                       score_incidents(world.manifest, analysis.get("findings") or [], views))
     _say(f"checks: {finished['checks']}, anomalies: {len(finished['anomalies'])}, not run: {len(finished['not_run'])}")
     _say(f"quality suites: {quality.get('suites', 0)}, failing expectations: {quality.get('failed', 0)}")
-    _say(f"sync-log findings: {logs.get('findings', 0)}; tickets open: {tickets.get('open', 0)}")
+    _say(f"sync-log findings: {logs.get('findings', 0)}; tickets opened: {tickets.get('open', 0)}")
+    if repaired is not None:
+        _say(f"repair: ticket #{repaired.ticket_id} script #{repaired.script_id} {repaired.outcome}, "
+             f"re-verified {'consistent' if repaired.reverified else 'NOT consistent'}, ticket {repaired.status}")
     for path in written.get("files", []):
         if str(path).endswith(".html"):
             _say(f"report: {path}")
@@ -124,5 +128,5 @@ def run_demo(*, backend: str = "sqlite", scale: float = 1.0, seed: int = 20261, 
     for line in result.lines():
         _say(line)
     return DemoOutcome(score=result, run_id=done.run_id, reports=[Path(p) for p in written.get("files", [])],
-                       seconds=timings, tickets=ticket_score, world=world)
+                       seconds=timings, tickets=ticket_score, world=world, repaired=repaired)
 

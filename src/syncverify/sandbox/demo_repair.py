@@ -52,17 +52,24 @@ def _nodes(t: Ticket, catalog: Catalog) -> tuple[str | None, str | None]:
 
 
 def pick_ticket(tickets: list[Ticket], catalog: Catalog) -> Ticket | None:
-    """An open consistency ticket between two databases: missing rows only first, else duplicates only."""
+    """An open consistency ticket between two databases: missing rows only first, else duplicates only;
+    a copy no later hop reads from first."""
     def on_database(t: Ticket) -> bool:
         nodes = [catalog.nodes.get(n or "") for n in _nodes(t, catalog)]
         return all(n is not None and not n.is_kafka for n in nodes)
 
+    def feeds_another_hop(t: Ticket) -> bool:
+        # The sandbox runs no replication: rows written into a copy that a later hop reads from would
+        # show up missing on that hop at the next run. A copy at the end of its flow repairs cleanly.
+        _, target = _nodes(t, catalog)
+        return any(lt.table == t.table_name and (lt.source_node or link.source) == target
+                   for link in catalog.links.values() if link.id != t.link_id for lt in link.tables)
+
     usable = [t for t in tickets if t.kind == "consistency" and t.link_id and on_database(t)]
     for only in ("missing", "duplicate"):
-        for t in usable:
-            c = _counts(t)
-            if c[only] and not any(v for k, v in c.items() if k != only):
-                return t
+        alone = [t for t in usable if _counts(t)[only] and not any(v for k, v in _counts(t).items() if k != only)]
+        for t in sorted(alone, key=feeds_another_hop):        # stable: ticket order within each group
+            return t
     return None
 
 
