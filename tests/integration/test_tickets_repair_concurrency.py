@@ -197,7 +197,9 @@ def test_killed_while_blocked_then_retry_after_lease(setup: Setup) -> None:
 
 def test_killed_after_target_commit_is_found_applied(setup: Setup) -> None:
     s = setup
-    p = s.apply("ops1", env={LEASE_ENV: "3", CRASH_ENV: "1"})
+    # The lease must outlive the start of the next command (imports take seconds on a loaded machine:
+    # a 3 s lease ran out before the rollback below could be refused).
+    p = s.apply("ops1", env={LEASE_ENV: "8", CRASH_ENV: "1"})
     p.wait(timeout=120)
     assert p.returncode == -signal.SIGKILL
     assert s.script().outcome == "applying"                 # the store never heard of the commit
